@@ -1,0 +1,3 @@
+from bisect_leak.cli import main
+
+main()

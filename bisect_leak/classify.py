@@ -1,0 +1,190 @@
+"""Samples in, verdict out. Pure: no I/O, no clock.
+
+The growth signal is a Theil–Sen slope (KiB per 1,000 requests) over the samples after the
+warm-up, with Sen's rank interval, computed twice: over the whole post-warm-up run and over
+its late half alone. A leak keeps its slope in both; a cache that fills and then stays flat
+has a late half whose interval sits below the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bisect_leak.verdict import Assessment, Sample, Signal, Verdict
+
+Z_99 = 2.576  # two-sided 99%: verdicts are looked at after every round, so ask for more
+MIN_SAMPLES = 8  # post-warm-up samples before any verdict
+MIN_LATE = 5
+DEFAULT_THRESHOLD_KIB = 25.0  # KiB per 1,000 requests; see README "Choosing the threshold"
+DEFAULT_FDS_THRESHOLD = 5.0  # descriptors per 1,000 requests
+
+
+@dataclass(frozen=True)
+class Slope:
+    """A robust slope with its rank interval."""
+
+    value: float
+    low: float
+    high: float
+
+
+def theil_sen(xs: Sequence[float], ys: Sequence[float], z: float = Z_99) -> Slope:
+    """Median of pairwise slopes, with Sen's distribution-free interval."""
+    n = len(xs)
+    if n < 2 or n != len(ys):
+        raise ValueError("theil_sen needs two or more (x, y) points")
+    slopes = sorted(
+        (ys[j] - ys[i]) / (xs[j] - xs[i])
+        for i in range(n)
+        for j in range(i + 1, n)
+        if xs[j] != xs[i]
+    )
+    if not slopes:
+        raise ValueError("theil_sen needs distinct x values")
+    count = len(slopes)
+    mid = count // 2
+    median = slopes[mid] if count % 2 else (slopes[mid - 1] + slopes[mid]) / 2
+    spread = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18)
+    lo = max(0, math.floor((count - spread) / 2))
+    hi = min(count - 1, math.ceil((count + spread) / 2))
+    return Slope(median, slopes[lo], slopes[hi])
+
+
+def memory_kib(sample: Sample) -> float:
+    """The memory figure classified: USS where the OS gives it (psutil's advice), else RSS."""
+    return (sample.uss if sample.uss is not None else sample.rss) / 1024
+
+
+def classify_growth(
+    samples: Sequence[Sample],
+    *,
+    warmup: int,
+    threshold: float = DEFAULT_THRESHOLD_KIB,
+    final: bool = False,
+) -> Assessment:
+    """Leaking / stable / inconclusive from the slope after warm-up.
+
+    ``final`` says no more requests will come: an undecided series is then inconclusive
+    without asking for more.
+    """
+    if threshold <= 0:
+        raise ValueError("threshold must be positive")
+    post = [s for s in samples if s.requests >= warmup]
+    if len(post) < MIN_SAMPLES:
+        return Assessment(
+            Verdict.INCONCLUSIVE, Signal.GROWTH, None, None, None, None,
+            f"only {len(post)} samples after warm-up (need {MIN_SAMPLES})",
+            more_would_help=not final,
+        )
+    use_uss = all(s.uss is not None for s in post)
+    mem = [(s.uss if use_uss else s.rss) / 1024 for s in post]
+    xs = [s.requests / 1000 for s in post]
+    whole = theil_sen(xs, mem)
+    late_start = min(len(post) // 2, len(post) - MIN_LATE)
+    late = theil_sen(xs[late_start:], mem[late_start:])
+    figure = "USS" if use_uss else "RSS"
+    span = f"{post[0].requests:,}–{post[-1].requests:,} requests"
+    described = (
+        f"{figure} {whole.value:+.1f} KiB/1k requests over {span} "
+        f"(late half {late.value:+.1f}, interval {late.low:+.1f}..{late.high:+.1f})"
+    )
+
+    def result(verdict: Verdict, why: str, more: bool = False) -> Assessment:
+        return Assessment(
+            verdict, Signal.GROWTH, whole.value, whole.low, whole.high, late.value,
+            f"{why}: {described}", more_would_help=more,
+        )
+
+    if late.low > threshold and whole.low > threshold:
+        return result(Verdict.LEAKING, f"keeps growing above {threshold:g} KiB/1k")
+    if late.high < threshold:
+        if whole.low > threshold:
+            return result(Verdict.STABLE, "filled, then flat in the late half")
+        return result(Verdict.STABLE, f"flat below {threshold:g} KiB/1k")
+    if final:
+        return result(Verdict.INCONCLUSIVE, f"undecided against {threshold:g} KiB/1k")
+    return result(Verdict.INCONCLUSIVE, "undecided so far", more=True)
+
+
+def classify_fds(
+    samples: Sequence[Sample],
+    *,
+    warmup: int,
+    threshold: float = DEFAULT_FDS_THRESHOLD,
+    final: bool = False,
+) -> Assessment:
+    """Open descriptors still rising after warm-up (connections the server never closes)."""
+    post = [s for s in samples if s.requests >= warmup]
+    if len(post) < MIN_SAMPLES:
+        return Assessment(
+            Verdict.INCONCLUSIVE, Signal.FDS, None, None, None, None,
+            f"only {len(post)} samples after warm-up (need {MIN_SAMPLES})",
+            more_would_help=not final,
+        )
+    xs = [s.requests / 1000 for s in post]
+    fds = [float(s.fds) for s in post]
+    whole = theil_sen(xs, fds)
+    late_start = min(len(post) // 2, len(post) - MIN_LATE)
+    late = theil_sen(xs[late_start:], fds[late_start:])
+    described = (
+        f"descriptors {post[0].fds}→{post[-1].fds}, {whole.value:+.1f} per 1k requests "
+        f"(late half {late.value:+.1f})"
+    )
+
+    def result(verdict: Verdict, why: str, more: bool = False) -> Assessment:
+        return Assessment(
+            verdict, Signal.FDS, whole.value, whole.low, whole.high, late.value,
+            f"{why}: {described}", more_would_help=more,
+        )
+
+    if late.low > threshold and whole.low > threshold:
+        return result(Verdict.LEAKING, f"descriptors keep rising above {threshold:g}/1k")
+    if late.high < threshold:
+        return result(Verdict.STABLE, f"descriptors flat below {threshold:g}/1k")
+    if final:
+        return result(Verdict.INCONCLUSIVE, "descriptors undecided")
+    return result(Verdict.INCONCLUSIVE, "descriptors undecided so far", more=True)
+
+
+def classify_held(
+    samples: Sequence[Sample],
+    reference: Sequence[Sample],
+    *,
+    warmup: int,
+    threshold_mib: float,
+) -> Assessment:
+    """Post-warm-up median memory against a reference run's (garbage freed late, not never)."""
+    post = [memory_kib(s) for s in samples if s.requests >= warmup]
+    ref = [memory_kib(s) for s in reference if s.requests >= warmup]
+    if len(post) < MIN_SAMPLES or len(ref) < MIN_SAMPLES:
+        return Assessment(
+            Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
+            "too few samples after warm-up to compare held memory",
+        )
+    held = (_median(post) - _median(ref)) / 1024
+    low = (_quantile(post, 0.25) - _quantile(ref, 0.75)) / 1024
+    high = (_quantile(post, 0.75) - _quantile(ref, 0.25)) / 1024
+    described = (
+        f"median held {held:+.1f} MiB against the reference "
+        f"(interquartile {low:+.1f}..{high:+.1f})"
+    )
+    if low > threshold_mib:
+        verdict, why = Verdict.LEAKING, f"holds more than {threshold_mib:g} MiB extra"
+    elif high < threshold_mib:
+        verdict, why = Verdict.STABLE, f"holds less than {threshold_mib:g} MiB extra"
+    else:
+        verdict, why = Verdict.INCONCLUSIVE, "held memory overlaps the threshold"
+    return Assessment(verdict, Signal.HELD, held, low, high, None, f"{why}: {described}")
+
+
+def _median(values: Sequence[float]) -> float:
+    return _quantile(values, 0.5)
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
