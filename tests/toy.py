@@ -31,8 +31,8 @@ LEAK = "leak"
 
 #: bytes kept per request by the leaking and the plateauing versions
 TOY_CHUNK = 1024
-#: number of cache slots the plateauing version fills before it goes flat (~1.5 MiB)
-TOY_CACHE_SLOTS = 1500
+#: number of cache slots the plateauing version fills before it goes flat (~5 MiB)
+TOY_CACHE_SLOTS = 5000  # fills past the toy scenario's 2,000-request warm-up
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class ToyVersion:
 #: every toy release, oldest first
 TOY_VERSIONS: tuple[ToyVersion, ...] = (
     ToyVersion("1.0.0", STABLE, "stable"),
-    ToyVersion("1.1.0", BROKEN, "broken: importing it raises ImportError"),
-    ToyVersion("1.2.0", PLATEAU, "fills a bounded cache (~1.5 MiB), then flat"),
+    ToyVersion("1.1.0", PLATEAU, "fills a bounded cache (~5 MiB), then flat"),
+    ToyVersion("1.2.0", BROKEN, "broken: importing it raises ImportError"),
     ToyVersion("1.3.0", STABLE, "stable"),
     ToyVersion("1.4.0rc1", LEAK, "pre-release that leaks 1 KiB per request"),
     ToyVersion("1.4.0", LEAK, "leaks 1 KiB per request"),
@@ -72,8 +72,8 @@ TOY_BY_VERSION: dict[str, ToyVersion] = {v.version: v for v in TOY_VERSIONS}
 
 TOY_LAST_GOOD = "1.3.0"
 TOY_FIRST_BAD = "1.4.0"
-TOY_BROKEN = "1.1.0"
-TOY_PLATEAU = "1.2.0"
+TOY_BROKEN = "1.2.0"
+TOY_PLATEAU = "1.1.0"
 TOY_PRE = "1.4.0rc1"
 
 TOY_SCENARIO_TOML = """\
@@ -336,8 +336,7 @@ def fill_wheelhouse(dest: Path, python: str, timeout: float = 600) -> Path:
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
         raise RuntimeError(
-            f"pip download of uvicorn for {python} timed out after {timeout:g}s:\n"
-            f"{_tail(stderr)}"
+            f"pip download of uvicorn for {python} timed out after {timeout:g}s:\n{_tail(stderr)}"
         ) from exc
     except OSError as exc:
         raise RuntimeError(f"cannot run {python!r} to download uvicorn: {exc}") from exc

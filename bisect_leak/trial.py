@@ -1,0 +1,240 @@
+"""One trial: server up, warm-up, load rounds with samples, classify, server down."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bisect_leak import classify
+from bisect_leak.envs import Env
+from bisect_leak.load import Driver, Round
+from bisect_leak.sampling import Sampler, ServerGone
+from bisect_leak.scenario import Load, Scenario
+from bisect_leak.server import HOST, Server, ServerError
+from bisect_leak.verdict import Assessment, Sample, Signal, Verdict
+
+PROTOCOL = 1  # bump when a change makes cached trial results incomparable
+MAX_FAILURE_RATIO = 0.01  # connection failures or unexpected 5xx tolerated
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a trial is run and judged: part of the results cache key."""
+
+    load: Load
+    metric: Signal = Signal.GROWTH
+    threshold: float = classify.DEFAULT_THRESHOLD_KIB
+
+    def key_fields(self) -> dict:
+        return {
+            "load": {k: getattr(self.load, k) for k in self.load.__dataclass_fields__},
+            "metric": self.metric.value,
+            "threshold": self.threshold,
+            "protocol": PROTOCOL,
+        }
+
+
+@dataclass
+class TrialResult:
+    version: str
+    verdict: Verdict
+    assessment: Assessment | None = None
+    samples: list[Sample] = field(default_factory=list)
+    warmup: int = 0
+    requests: int = 0
+    load: Round = field(default_factory=Round)
+    seconds: float = 0.0
+    error: str = ""
+    stderr_tail: str = ""
+    freeze: tuple[str, ...] = ()
+    env_key: str = ""
+    installer: str = ""
+    build_seconds: float = 0.0
+    from_cache: bool = False
+
+    @property
+    def reason(self) -> str:
+        return self.error or (self.assessment.reason if self.assessment else "")
+
+    def to_dict(self) -> dict:
+        a = self.assessment
+        return {
+            "version": self.version,
+            "verdict": self.verdict.value,
+            "signal": a.signal.value if a else None,
+            "growth_kib_per_1k": _round(a.growth_kib_per_1k) if a else None,
+            "interval_kib_per_1k": [_round(a.low), _round(a.high)] if a else None,
+            "late_kib_per_1k": _round(a.late_kib_per_1k) if a else None,
+            "reason": self.reason,
+            "requests": self.requests,
+            "warmup": self.warmup,
+            "seconds": round(self.seconds, 2),
+            "samples": [[s.requests, s.rss // 1024] for s in self.samples],
+            "series": {
+                "columns": ["requests", "rss", "uss", "threads", "fds", "seconds"],
+                "rows": [s.as_row() for s in self.samples],
+            },
+            "load": {
+                "sent": self.load.sent, "ok": self.load.ok,
+                "client_errors": self.load.client_errors,
+                "server_errors": self.load.server_errors, "failures": self.load.failures,
+                "seconds": round(self.load.seconds, 2),
+            },
+            "stderr_tail": self.stderr_tail,
+            "freeze": list(self.freeze),
+            "env": {"key": self.env_key, "installer": self.installer,
+                    "build_seconds": round(self.build_seconds, 2)},
+            "from_cache": self.from_cache,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrialResult:
+        a = None
+        if data.get("signal"):
+            low, high = data["interval_kib_per_1k"] or (None, None)
+            reason = data["reason"]
+            a = Assessment(Verdict(data["verdict"]), Signal(data["signal"]),
+                           data["growth_kib_per_1k"], low, high, data["late_kib_per_1k"], reason)
+        load = data.get("load", {})
+        verdict = Verdict(data["verdict"])
+        return cls(
+            version=data["version"],
+            verdict=verdict,
+            assessment=a,
+            samples=[Sample.from_row(r) for r in data["series"]["rows"]],
+            warmup=data["warmup"],
+            requests=data["requests"],
+            load=Round(load.get("sent", 0), load.get("ok", 0), load.get("client_errors", 0),
+                       load.get("server_errors", 0), load.get("failures", 0),
+                       load.get("seconds", 0.0)),
+            seconds=data["seconds"],
+            error=data["reason"] if verdict is Verdict.ERROR else "",
+            stderr_tail=data.get("stderr_tail", ""),
+            freeze=tuple(data.get("freeze", ())),
+            env_key=data.get("env", {}).get("key", ""),
+            installer=data.get("env", {}).get("installer", ""),
+            build_seconds=data.get("env", {}).get("build_seconds", 0.0),
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def judge(samples: list[Sample], settings: Settings, *, final: bool) -> Assessment:
+    """The verdict the trial's own samples give (the held metric is judged by the caller)."""
+    if settings.metric is Signal.FDS:
+        return classify.classify_fds(samples, warmup=settings.load.warmup, final=final)
+    if settings.metric is Signal.HELD:
+        return Assessment(Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
+                          "held memory is judged against the reference run",
+                          more_would_help=not final)
+    return classify.classify_growth(
+        samples, warmup=settings.load.warmup, threshold=settings.threshold, final=final
+    )
+
+
+def run(
+    env: Env,
+    version: str,
+    scenario: Scenario,
+    settings: Settings,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+    server_factory: Callable[[Env, Scenario], Server] | None = None,
+) -> TrialResult:
+    """Measure one version in its env. Never raises for the server's faults: verdict ERROR."""
+    load = settings.load
+    result = TrialResult(version=version, verdict=Verdict.ERROR, warmup=load.warmup,
+                         freeze=env.freeze, env_key=env.key, installer=env.installer,
+                         build_seconds=env.build_seconds)
+    start = time.monotonic()
+    server = (server_factory or _default_server)(env, scenario)
+    driver: Driver | None = None
+    try:
+        try:
+            server.start(timeout=STARTUP_TIMEOUT)
+        except ServerError as exc:
+            result.error = f"server did not start: {exc}"
+            result.stderr_tail = exc.stderr_tail
+            return result
+        driver = Driver(HOST, server.port, scenario.requests, connection=load.connection,
+                        concurrency=load.concurrency)
+        sampler = Sampler(server.pid)
+        _measure(server, driver, sampler, result, settings, progress)
+    except (ServerError, ServerGone) as exc:
+        result.verdict = Verdict.ERROR
+        result.error = _death_reason(str(exc), server, result)
+        result.stderr_tail = server.stderr_tail()
+    finally:
+        if driver is not None:
+            driver.close()
+        server.stop()
+        result.seconds = time.monotonic() - start
+        if result.verdict is Verdict.ERROR and not result.stderr_tail:
+            result.stderr_tail = server.stderr_tail()
+        server.close()
+    return result
+
+
+def _default_server(env: Env, scenario: Scenario) -> Server:
+    return Server(env.python, scenario.path, app=scenario.app_module)
+
+
+def _measure(server: Server, driver: Driver, sampler: Sampler, result: TrialResult,
+             settings: Settings, progress: Callable[[str], None]) -> None:
+    load = settings.load
+    deadline = time.monotonic() + load.max_seconds
+    total = load.warmup + load.max_requests
+    result.samples.append(sampler.sample(0))
+    served = 0
+    while served < total:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        chunk = min(load.sample_every, total - served)
+        done = driver.run(chunk, remaining)
+        result.load.add(done)
+        served += done.sent
+        server.check_alive()
+        bad = done.failures + done.server_errors
+        if bad > max(3, MAX_FAILURE_RATIO * done.sent):
+            raise ServerError(
+                f"{done.failures} connection failures and {done.server_errors} 5xx answers "
+                f"in {done.sent} requests (last: {done.last_failure or 'HTTP 5xx'})"
+            )
+        result.samples.append(sampler.sample(served))
+        result.requests = served
+        measured = served - load.warmup
+        progress(f"{result.version}: {served:,}/{total:,} requests"
+                 f" ({'warm-up' if measured < 0 else 'measuring'})")
+        if measured >= load.requests:
+            assessment = judge(result.samples, settings, final=False)
+            if not assessment.more_would_help:
+                result.assessment, result.verdict = assessment, assessment.verdict
+                return
+        if done.sent < chunk:  # the deadline cut the round short
+            break
+    assessment = judge(result.samples, settings, final=True)
+    result.assessment, result.verdict = assessment, assessment.verdict
+
+
+def _death_reason(message: str, server: Server, result: TrialResult) -> str:
+    code = server.exit_code()
+    reason = message
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        reason += f" (killed by {name}{'; out of memory?' if name == 'SIGKILL' else ''})"
+    if len(result.samples) >= 2:
+        first, last = result.samples[0], result.samples[-1]
+        grown = (last.rss - first.rss) / 2**20
+        if grown > 0:
+            reason += (f"; it had grown {grown:+.1f} MiB RSS over {last.requests:,} requests "
+                       "before that: evidence, but not a verdict")
+    return reason
