@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bisect_leak.errors import ExitCode
+from bisect_leak.evidence import freeze_changes
 from bisect_leak.runner import Outcome, PythonOutcome, describe
 from bisect_leak.search import SearchStatus
 from bisect_leak.trial import TrialResult
@@ -90,6 +91,9 @@ def summary_text(outcome: Outcome) -> str:
     for py in outcome.results:
         if py.message:
             lines.append(py.message)
+        changes = freeze_changes(py)
+        if changes:
+            lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
         if py.search and py.search.status is SearchStatus.FOUND or plan.checks and py.trials:
             lines.append(f"  reproduce with: {outcome.reproduce(py)}")
     if outcome.interrupted:
@@ -134,6 +138,7 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "versions": py.versions,
         "skipped": [{"version": v, "reason": r} for v, r in py.skipped],
         "unknown_between": list(search.unknown_between) if search else [],
+        "freeze_diff": [c.as_dict() for c in freeze_changes(py)],
         "overrides": py.overrides,
         "resolved_as_of": py.resolved_as_of,
         "reproduce": outcome.reproduce(py),

@@ -1,0 +1,110 @@
+"""The Markdown report a maintainer pastes into an issue."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+from bisect_leak import __version__, freeze
+from bisect_leak.runner import Outcome, PythonOutcome
+from bisect_leak.search import SearchStatus
+from bisect_leak.trial import TrialResult
+
+
+def answer_pair(py: PythonOutcome) -> tuple[TrialResult, TrialResult] | None:
+    s = py.search
+    if s is None or s.status is not SearchStatus.FOUND:
+        return None
+    return py.trials[s.last_old], py.trials[s.first_new]
+
+
+def freeze_changes(py: PythonOutcome) -> list[freeze.Change]:
+    pair = answer_pair(py)
+    if pair is None:
+        return []
+    return freeze.diff(pair[0].freeze, pair[1].freeze)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f}"
+
+
+def trial_row(t: TrialResult) -> str:
+    a = t.assessment
+    growth = "–"
+    if a is not None and a.growth_kib_per_1k is not None:
+        growth = f"{a.growth_kib_per_1k:+.1f} ± {a.interval_half_width or 0:.1f}"
+    first = t.samples[0] if t.samples else None
+    last = t.samples[-1] if t.samples else None
+    rss = f"{_mib(first.rss)} → {_mib(last.rss)}" if first and last else "–"
+    threads = f"{first.threads} → {last.threads}" if first and last else "–"
+    return (f"| {t.version} | **{t.verdict.value}** | {growth} | {t.requests:,} | {rss} | "
+            f"{threads} | {t.seconds:.1f} |")
+
+
+def markdown(outcome: Outcome) -> str:
+    plan, sc, st = outcome.plan, outcome.scenario, outcome.settings
+    out = [f"## bisect-leak: {plan.name}{plan.extras} under `{plan.scenario}`", ""]
+    if plan.checks:
+        question = f"Measure {plan.name} {', '.join(plan.checks)}"
+    elif plan.fixed:
+        question = f"Where was the leak of {plan.name} {plan.bad} fixed, up to {plan.good}?"
+    else:
+        question = f"Where did {plan.name} start leaking between {plan.good} and {plan.bad}?"
+    out.append(f"**Question.** {question}")
+    if sc and st:
+        load = st.load
+        out.append(
+            f"Scenario `{sc.name}` ({sc.description}) with {load.concurrency} connections "
+            f"({load.connection.value}), {load.warmup:,} warm-up requests, then at least "
+            f"{load.requests:,} and at most {load.max_requests:,} measured; signal "
+            f"`{st.metric.value}`, threshold {st.threshold:g} KiB per 1,000 requests."
+        )
+    out.append("")
+    for py in outcome.results:
+        out += _python_section(outcome, py)
+    out += [
+        "### Environment",
+        "",
+        f"- {platform.platform()}, {os.cpu_count()} CPU(s), Python {platform.python_version()} "
+        f"running bisect-leak {__version__}",
+        f"- total wall time {outcome.seconds:.0f} s, exit code {int(outcome.exit_code)}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
+    out = [f"### Python {py.interpreter.version}", "", f"**Answer.** {py.message}", ""]
+    out += ["Reproduce with:", "", "```", outcome.reproduce(py), "```", ""]
+    changes = freeze_changes(py)
+    if changes:
+        out.append("**What changed between the two envs:** "
+                   + ", ".join(f"`{c}`" for c in changes))
+        out.append("")
+    if py.skipped:
+        out.append("Skipped: " + ", ".join(f"{v} ({why})" for v, why in py.skipped))
+        out.append("")
+    out += [
+        "| version | verdict | growth KiB/1k req | requests | RSS MiB start → end | threads | s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    order = {v: i for i, v in enumerate(py.versions)}
+    trials = sorted(py.trials.values(), key=lambda t: order.get(t.version, 0))
+    out += [trial_row(t) for t in trials]
+    out.append("")
+    reasons = [f"- {t.version}: {t.reason}" for t in trials if t.reason]
+    out += reasons + [""]
+    for t in trials:
+        body = "\n".join(t.freeze) or "(no env)"
+        tail = f"\n\nserver stderr:\n{t.stderr_tail}" if t.stderr_tail else ""
+        out += [f"<details><summary>{t.version}: environment ({t.installer or 'n/a'})</summary>",
+                "", "```", body + tail, "```", "</details>", ""]
+    return out
+
+
+def write_markdown(outcome: Outcome, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(markdown(outcome))
+    tmp.replace(path)
