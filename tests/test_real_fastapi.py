@@ -1,0 +1,77 @@
+"""Against the real package index: FastAPI releases around 0.68.2/0.69.0 on Python 3.7.
+
+These assert what is true of the tool (every trial has a verdict, the recorded freezes, the
+exit code agrees with the result), never a verdict we hope for.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bisect_leak import interpreters
+
+pytestmark = pytest.mark.index
+
+VERDICTS = {"leaking", "stable", "inconclusive", "error"}
+
+
+@pytest.fixture(scope="module")
+def python37() -> str:
+    found = [i for i in interpreters.discover() if i.minor == "3.7"]
+    if not found:
+        pytest.skip("no Python 3.7 on this machine")
+    return found[0].version
+
+
+def run(args: list[str], tmp_path, timeout: float = 900):
+    out = tmp_path / "result.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bisect_leak", *args, "--cache-dir", str(tmp_path / "cache"),
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=timeout, cwd=tmp_path,
+    )
+    assert out.exists(), proc.stderr
+    return proc, json.loads(out.read_text())
+
+
+def test_check_0682_and_0690_records_the_starlette_move(python37, tmp_path):
+    proc, data = run(["--check", "0.68.2", "--check", "0.69.0", "--python", python37,
+                      "--requests", "10000"], tmp_path)
+    trials = {t["version"]: t for t in data["trials"]}
+    assert set(trials) == {"0.68.2", "0.69.0"}
+    assert all(t["verdict"] in VERDICTS for t in trials.values())
+    assert "starlette==0.14.2" in trials["0.68.2"]["freeze"]
+    assert "starlette==0.15.0" in trials["0.69.0"]["freeze"]
+    assert not any(p.startswith("anyio==") for p in trials["0.68.2"]["freeze"])
+    assert any(p.startswith("anyio==") for p in trials["0.69.0"]["freeze"])
+    # Nothing of bisect-leak's own is in the env under test.
+    assert not any(p.lower().startswith(("bisect-leak", "bisect_leak", "psutil", "httpx"))
+                   for t in trials.values() for p in t["freeze"])
+    errors = [t for t in trials.values() if t["verdict"] == "error"]
+    assert proc.returncode == (3 if errors else 0), proc.stdout + proc.stderr
+    assert data["python"] == python37
+    # Dependencies of their day: each env resolved as of its release date.
+    assert set(data["resolved_as_of"]) == {"0.68.2", "0.69.0"}
+    for t in trials.values():
+        if t["verdict"] != "error":
+            assert t["requests"] >= 20000 + 10000
+            assert t["samples"][0][0] == 0
+
+
+def test_bisection_on_the_index_exit_code_matches_the_answer(python37, tmp_path):
+    proc, data = run(["--good", "0.68.2", "--bad", "0.69.0", "--python", python37,
+                      "--requests", "10000"], tmp_path)
+    assert all(t["verdict"] in VERDICTS for t in data["trials"])
+    assert data["versions"] == ["0.68.2", "0.69.0"]
+    if data["first_bad"] is not None:
+        assert (data["last_good"], data["first_bad"]) == ("0.68.2", "0.69.0")
+        assert proc.returncode == 0
+        assert {"name": "starlette", "before": "0.14.2", "after": "0.15.0"} in data["freeze_diff"]
+    else:
+        assert proc.returncode in (1, 3)
+        assert data["message"] in proc.stdout
+    assert "reproduce" in data and "--check" in data["reproduce"]
