@@ -52,9 +52,15 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float], z: float = Z_99) -> Slop
     return Slope(median, slopes[lo], slopes[hi])
 
 
-def memory_kib(sample: Sample) -> float:
-    """The memory figure classified: USS where the OS gives it (psutil's advice), else RSS."""
-    return (sample.uss if sample.uss is not None else sample.rss) / 1024
+def memory_figure(samples: Sequence[Sample]) -> tuple[str, list[float]]:
+    """The memory classified, in KiB: anonymous resident memory (the heap) where every sample
+    has it, else USS, else RSS. Anonymous memory ignores shared-library pages, which USS counts
+    as "unique" whenever no other process happens to map them."""
+    if all(s.anon is not None for s in samples):
+        return "anon", [s.anon / 1024 for s in samples]
+    if all(s.uss is not None for s in samples):
+        return "USS", [s.uss / 1024 for s in samples]
+    return "RSS", [s.rss / 1024 for s in samples]
 
 
 def classify_growth(
@@ -78,13 +84,11 @@ def classify_growth(
             f"only {len(post)} samples after warm-up (need {MIN_SAMPLES})",
             more_would_help=not final,
         )
-    use_uss = all(s.uss is not None for s in post)
-    mem = [(s.uss if use_uss else s.rss) / 1024 for s in post]
+    figure, mem = memory_figure(post)
     xs = [s.requests / 1000 for s in post]
     whole = theil_sen(xs, mem)
     late_start = min(len(post) // 2, len(post) - MIN_LATE)
     late = theil_sen(xs[late_start:], mem[late_start:])
-    figure = "USS" if use_uss else "RSS"
     span = f"{post[0].requests:,}–{post[-1].requests:,} requests"
     described = (
         f"{figure} {whole.value:+.1f} KiB/1k requests over {span} "
@@ -100,7 +104,7 @@ def classify_growth(
     if late.low > threshold and whole.low > threshold:
         return result(Verdict.LEAKING, f"keeps growing above {threshold:g} KiB/1k")
     if late.high < threshold:
-        if whole.low > threshold:
+        if whole.value > threshold:
             return result(Verdict.STABLE, "filled, then flat in the late half")
         return result(Verdict.STABLE, f"flat below {threshold:g} KiB/1k")
     if final:
@@ -156,8 +160,8 @@ def classify_held(
     threshold_mib: float,
 ) -> Assessment:
     """Post-warm-up median memory against a reference run's (garbage freed late, not never)."""
-    post = [memory_kib(s) for s in samples if s.requests >= warmup]
-    ref = [memory_kib(s) for s in reference if s.requests >= warmup]
+    post = memory_figure([s for s in samples if s.requests >= warmup])[1]
+    ref = memory_figure([s for s in reference if s.requests >= warmup])[1]
     if len(post) < MIN_SAMPLES or len(ref) < MIN_SAMPLES:
         return Assessment(
             Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,

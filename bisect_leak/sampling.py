@@ -30,16 +30,18 @@ class Sampler:
         except psutil.NoSuchProcess:
             raise ServerGone(f"process {self.root.pid} has exited") from None
         rss = threads = fds = 0
+        anon: int | None = 0
         uss: int | None = 0 if self.uss else None
         for proc in procs:
             try:
                 with proc.oneshot():
+                    info = proc.memory_info()
+                    rss += info.rss
+                    shared = getattr(info, "shared", None)  # Linux: file-backed + shmem
+                    if anon is not None:
+                        anon = None if shared is None else anon + info.rss - shared
                     if uss is not None:
-                        info = proc.memory_full_info()
-                        uss += info.uss
-                        rss += info.rss
-                    else:
-                        rss += proc.memory_info().rss
+                        uss += proc.memory_full_info().uss
                     threads += proc.num_threads()
                     fds += proc.num_fds()
             except psutil.AccessDenied:
@@ -54,4 +56,5 @@ class Sampler:
             uss=uss,
             threads=threads,
             fds=fds,
+            anon=anon,
         )

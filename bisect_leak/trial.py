@@ -15,7 +15,7 @@ from bisect_leak.scenario import Load, Scenario
 from bisect_leak.server import HOST, Server, ServerError
 from bisect_leak.verdict import Assessment, Sample, Signal, Verdict
 
-PROTOCOL = 1  # bump when a change makes cached trial results incomparable
+PROTOCOL = 2  # bump when a change makes cached trial results incomparable
 MAX_FAILURE_RATIO = 0.01  # connection failures or unexpected 5xx tolerated
 STARTUP_TIMEOUT = 60.0
 
@@ -74,7 +74,7 @@ class TrialResult:
             "seconds": round(self.seconds, 2),
             "samples": [[s.requests, s.rss // 1024] for s in self.samples],
             "series": {
-                "columns": ["requests", "rss", "uss", "threads", "fds", "seconds"],
+                "columns": ["requests", "rss", "uss", "threads", "fds", "seconds", "anon"],
                 "rows": [s.as_row() for s in self.samples],
             },
             "load": {

@@ -38,14 +38,16 @@ class Sample:
     uss: int | None  # bytes, whole process tree; None where the OS cannot tell
     threads: int
     fds: int
+    anon: int | None = None  # bytes: resident anonymous memory (RSS less file-backed pages)
 
     def as_row(self) -> list[int | float | None]:
-        return [self.requests, self.rss, self.uss, self.threads, self.fds, round(self.seconds, 3)]
+        return [self.requests, self.rss, self.uss, self.threads, self.fds,
+                round(self.seconds, 3), self.anon]
 
     @classmethod
     def from_row(cls, row: list) -> Sample:
-        requests, rss, uss, threads, fds, seconds = row
-        return cls(requests, seconds, rss, uss, threads, fds)
+        requests, rss, uss, threads, fds, seconds, *rest = row
+        return cls(requests, seconds, rss, uss, threads, fds, rest[0] if rest else None)
 
 
 @dataclass(frozen=True)
