@@ -19,6 +19,7 @@ MIN_SAMPLES = 8  # post-warm-up samples before any verdict
 MIN_LATE = 5
 DEFAULT_THRESHOLD_KIB = 25.0  # KiB per 1,000 requests; see README "Choosing the threshold"
 DEFAULT_FDS_THRESHOLD = 5.0  # descriptors per 1,000 requests
+DEFAULT_HELD_THRESHOLD_KIB = 5120.0  # extra median memory held against the good bound
 
 
 @dataclass(frozen=True)

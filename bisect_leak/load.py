@@ -25,6 +25,7 @@ class Round:
     ok: int = 0  # 2xx/3xx answers (or clean connect-and-close cycles)
     client_errors: int = 0  # 4xx
     server_errors: int = 0  # 5xx
+    unexpected: int = 0  # statuses the scenario did not expect (5xx when it expects none)
     failures: int = 0  # resets, timeouts, refused connections
     seconds: float = 0.0
     last_failure: str = ""
@@ -34,6 +35,7 @@ class Round:
         self.ok += other.ok
         self.client_errors += other.client_errors
         self.server_errors += other.server_errors
+        self.unexpected += other.unexpected
         self.failures += other.failures
         self.seconds += other.seconds
         self.last_failure = other.last_failure or self.last_failure
@@ -111,6 +113,7 @@ class Driver:
         self.io_timeout = io_timeout
         close = connection is not Connection.KEEP_ALIVE
         self._wire = [encode(r, host, port, close) for r in requests]
+        self._expect = [r.expect for r in requests]
         self._loop = asyncio.new_event_loop()
         self._pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = [
             None
@@ -163,7 +166,8 @@ class Driver:
                     await self._connect_and_close()
                     result.ok += 1
                     continue
-                status = await self._exchange(slot, self._wire[index % len(self._wire)])
+                which = index % len(self._wire)
+                status = await self._exchange(slot, self._wire[which])
             except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
                     asyncio.LimitOverrunError, ResponseError, ValueError) as exc:
                 result.failures += 1
@@ -172,6 +176,9 @@ class Driver:
                 if result.failures > 50 and result.failures > result.ok:
                     return  # the server is gone or broken: stop this worker
                 continue
+            expect = self._expect[which]
+            if (status != expect) if expect is not None else status >= 500:
+                result.unexpected += 1
             if status >= 500:
                 result.server_errors += 1
             elif status >= 400:

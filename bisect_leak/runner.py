@@ -8,7 +8,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Protocol
 
@@ -97,12 +97,12 @@ def settings_for(plan: Plan, scenario: scenarios.Scenario) -> Settings:
     if plan.concurrency is not None:
         changes["concurrency"] = plan.concurrency
     if changes:
-        from dataclasses import replace
-
         load = replace(load, **changes)
     threshold = plan.threshold_value
     if plan.metric is Signal.FDS and plan.threshold is None:
         threshold = classify.DEFAULT_FDS_THRESHOLD
+    if plan.metric is Signal.HELD and plan.threshold is None:
+        threshold = classify.DEFAULT_HELD_THRESHOLD_KIB
     return Settings(load=load, metric=plan.metric, threshold=threshold)
 
 
@@ -293,8 +293,33 @@ class _Prober:
             if result.verdict is not Verdict.ERROR:
                 self.store.put_result(key, spec.key, f"{label}, {self.scenario.name}",
                                       result.to_dict())
+        if self.settings.metric is Signal.HELD and result.verdict is not Verdict.ERROR:
+            result = self._judge_held(version, result)
         self.py.trials[version] = result
         self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
+    def _judge_held(self, version: str, result: TrialResult) -> TrialResult:
+        """Held memory against the good bound's run (which is stable by definition)."""
+        reference = self.py.versions[-1] if self.plan.fixed else self.py.versions[0]
+        if self.plan.checks:
+            reference = self.py.versions[0]
+        if version == reference:
+            a = classify.classify_held(result.samples, result.samples,
+                                       warmup=self.settings.load.warmup,
+                                       threshold_mib=self.settings.threshold / 1024)
+            result.assessment = replace(a, reason=f"the reference for held memory: {a.reason}")
+        else:
+            ref = self.probe(reference)
+            if ref.verdict is Verdict.ERROR:
+                result.assessment = None
+                result.verdict = Verdict.INCONCLUSIVE
+                result.error = ""
+                return result
+            result.assessment = classify.classify_held(
+                result.samples, ref.samples, warmup=self.settings.load.warmup,
+                threshold_mib=self.settings.threshold / 1024)
+        result.verdict = result.assessment.verdict
         return result
 
     def _measure(self, version: str, spec: EnvSpec, label: str) -> TrialResult:

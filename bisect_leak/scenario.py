@@ -34,6 +34,7 @@ class Request:
     path: str = "/"
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    expect: int | None = None  # the status this request is meant to get (e.g. 500)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Scenario:
 
 _TOP_KEYS = {"description", "mirrors", "requirements", "python", "load", "request"}
 _LOAD_KEYS = set(Load.__dataclass_fields__)
-_REQUEST_KEYS = {"method", "path", "headers", "body", "json", "form", "file"}
+_REQUEST_KEYS = {"method", "path", "headers", "body", "json", "form", "file", "expect"}
 
 
 def builtin_names() -> list[str]:
@@ -201,7 +202,10 @@ def _request(raw: Any, index: int, fail) -> Request:
             str(spec.get("field", "file")), str(spec.get("name", "upload.bin")), spec["size"]
         )
         head.append(("content-type", ctype))
-    return Request(method=method, path=path, headers=tuple(head), body=body)
+    expect = raw.get("expect")
+    if expect is not None and (not isinstance(expect, int) or not 100 <= expect <= 599):
+        raise fail(f"{key}.expect", "must be an HTTP status such as 500")
+    return Request(method=method, path=path, headers=tuple(head), body=body, expect=expect)
 
 
 def _multipart(field_name: str, filename: str, size: int) -> tuple[bytes, str]:

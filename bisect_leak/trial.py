@@ -130,8 +130,7 @@ def judge(samples: list[Sample], settings: Settings, *, final: bool) -> Assessme
         return classify.classify_fds(samples, warmup=settings.load.warmup, final=final)
     if settings.metric is Signal.HELD:
         return Assessment(Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
-                          "held memory is judged against the reference run",
-                          more_would_help=not final)
+                          "held memory is judged against the reference run")
     return classify.classify_growth(
         samples, warmup=settings.load.warmup, threshold=settings.threshold, final=final
     )
@@ -200,11 +199,12 @@ def _measure(server: Server, driver: Driver, sampler: Sampler, result: TrialResu
         result.load.add(done)
         served += done.sent
         server.check_alive()
-        bad = done.failures + done.server_errors
+        bad = done.failures + done.unexpected
         if bad > max(3, MAX_FAILURE_RATIO * done.sent):
             raise ServerError(
-                f"{done.failures} connection failures and {done.server_errors} 5xx answers "
-                f"in {done.sent} requests (last: {done.last_failure or 'HTTP 5xx'})"
+                f"{done.failures} connection failures and {done.unexpected} unexpected answers "
+                f"({done.server_errors} 5xx) in {done.sent} requests"
+                + (f" (last failure: {done.last_failure})" if done.last_failure else "")
             )
         result.samples.append(sampler.sample(served))
         result.requests = served

@@ -160,7 +160,8 @@ def test_missing_uss_falls_back_to_rss():
 def test_uss_is_used_when_every_sample_has_it():
     # Same RSS growth, but USS is known everywhere and flat: USS decides.
     samples = [
-        Sample(r, r / 1000, BASE + RSS_EXTRA + r * KIB, BASE, 4, 20) for r in range(0, 10_001, EVERY)
+        Sample(r, r / 1000, BASE + RSS_EXTRA + r * KIB, BASE, 4, 20)
+        for r in range(0, 10_001, EVERY)
     ]
     result = growth(samples)
     assert "USS" in result.reason
@@ -320,8 +321,8 @@ def test_held_with_too_few_samples_is_inconclusive():
     assert result.growth_kib_per_1k is None
 
 
-def test_held_compares_bytes_not_samples_counts():
-    # Held memory is measured in MiB: 20 MiB extra held is 20, not 20 * 1024.
+def test_held_is_measured_in_mib():
+    # 20 MiB extra held reads as 20, not 20 * 1024.
     reference = [Sample(r, r / 1000, BASE, BASE, 4, 20) for r in range(0, 10_001, EVERY)]
     samples = [Sample(r, r / 1000, BASE, BASE + 20 * MIB, 4, 20) for r in range(0, 10_001, EVERY)]
     result = classify_held(samples, reference, warmup=WARMUP, threshold_mib=5.0)
