@@ -121,6 +121,8 @@ def classify_fds(
     final: bool = False,
 ) -> Assessment:
     """Open descriptors still rising after warm-up (connections the server never closes)."""
+    if threshold <= 0:
+        raise ValueError("threshold must be positive")
     post = [s for s in samples if s.requests >= warmup]
     if len(post) < MIN_SAMPLES:
         return Assessment(
@@ -161,8 +163,10 @@ def classify_held(
     threshold_mib: float,
 ) -> Assessment:
     """Post-warm-up median memory against a reference run's (garbage freed late, not never)."""
-    post = memory_figure([s for s in samples if s.requests >= warmup])[1]
-    ref = memory_figure([s for s in reference if s.requests >= warmup])[1]
+    post_samples = [s for s in samples if s.requests >= warmup]
+    ref_samples = [s for s in reference if s.requests >= warmup]
+    figure, both = memory_figure([*post_samples, *ref_samples])  # one measure for both runs
+    post, ref = both[: len(post_samples)], both[len(post_samples):]
     if len(post) < MIN_SAMPLES or len(ref) < MIN_SAMPLES:
         return Assessment(
             Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
@@ -172,7 +176,7 @@ def classify_held(
     low = (_quantile(post, 0.25) - _quantile(ref, 0.75)) / 1024
     high = (_quantile(post, 0.75) - _quantile(ref, 0.25)) / 1024
     described = (
-        f"median held {held:+.1f} MiB against the reference "
+        f"median {figure} held {held:+.1f} MiB against the reference "
         f"(interquartile {low:+.1f}..{high:+.1f})"
     )
     if low > threshold_mib:

@@ -96,12 +96,31 @@ def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
     out.append("")
     reasons = [f"- {t.version}: {t.reason}" for t in trials if t.reason]
     out += reasons + [""]
+    out += _what_grows(py, trials)
     for t in trials:
         body = "\n".join(t.freeze) or "(no env)"
         tail = f"\n\nserver stderr:\n{t.stderr_tail}" if t.stderr_tail else ""
         out += [f"<details><summary>{t.version}: environment ({t.installer or 'n/a'})</summary>",
                 "", "```", body + tail, "```", "</details>", ""]
     return out
+
+
+def _what_grows(py: PythonOutcome, trials: list[TrialResult]) -> list[str]:
+    """Top growing types and allocation sites (``--inspect``), the answer's pair first."""
+    inspected = [t for t in trials if t.inspect and "types" in t.inspect]
+    if not inspected:
+        return []
+    pair = answer_pair(py)
+    if pair is not None:
+        inspected = [t for t in pair if t.inspect and "types" in t.inspect] or inspected
+    out = ["**What grows** between the end of warm-up and the end of the load "
+           "(gc-collected object counts by type; tracemalloc sites):", ""]
+    for t in inspected:
+        types = ", ".join(f"`{n}` +{d:,}" for n, d, _ in t.inspect["types"][:8]) or "nothing"
+        sites = ", ".join(f"`{site.split('site-packages/')[-1]}` +{size / 1024:,.0f} KiB"
+                          for site, size, _ in t.inspect.get("sites", [])[:5]) or "none"
+        out += [f"- {t.version} ({t.verdict.value}): types {types}; sites {sites}"]
+    return out + [""]
 
 
 def write_markdown(outcome: Outcome, path: Path) -> None:

@@ -187,6 +187,8 @@ def select(
             )
     if old_v == new_v:
         raise BadInput(f"{old_name} and {new_name} are both {old_v}: give two different releases")
+    if old_v > new_v:
+        raise BadInput(f"{old_name} {old_v} is newer than {new_name} {new_v}: swap them")
     chosen: list[Release] = []
     skipped: list[tuple[str, str]] = []
     for r in everything:

@@ -77,6 +77,10 @@ def trial_line(t: TrialResult, python: str) -> str:
     curve = sparkline([s.rss / 1024 for s in t.samples]) if t.samples else ""
     line = (f"{t.version:>12}  py{python:<8} {describe(t):<52} "
             f"{t.requests:>8,} req {t.seconds:6.1f} s  {curve}{cached}")
+    if t.inspect and "types" in t.inspect:
+        from bisect_leak.inspector import describe as describe_growth
+
+        line += f"\n{'':14}{describe_growth(t.inspect)[:200]}"
     if t.verdict is Verdict.ERROR and t.stderr_tail:
         last = t.stderr_tail.strip().splitlines()[-1]
         line += f"\n{'':14}{last[:150]}"

@@ -103,7 +103,7 @@ def settings_for(plan: Plan, scenario: scenarios.Scenario) -> Settings:
         threshold = classify.DEFAULT_FDS_THRESHOLD
     if plan.metric is Signal.HELD and plan.threshold is None:
         threshold = classify.DEFAULT_HELD_THRESHOLD_KIB
-    return Settings(load=load, metric=plan.metric, threshold=threshold)
+    return Settings(load=load, metric=plan.metric, threshold=threshold, inspect=plan.inspect)
 
 
 def execute(

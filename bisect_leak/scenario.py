@@ -178,6 +178,11 @@ def _request(raw: Any, index: int, fail) -> Request:
     if not isinstance(headers, dict):
         raise fail(f"{key}.headers", "must be a table of strings")
     head = [(str(k).lower(), str(v)) for k, v in headers.items()]
+    for name, value in head:
+        try:
+            (name + value).encode("latin-1")
+        except UnicodeEncodeError:
+            raise fail(f"{key}.headers", f"{name!r} is not latin-1: HTTP cannot carry it") from None
     bodies = [k for k in ("body", "json", "form", "file") if k in raw]
     if len(bodies) > 1:
         raise fail(f"{key}.{bodies[1]}", f"conflicts with {bodies[0]}: give one body")
@@ -196,7 +201,8 @@ def _request(raw: Any, index: int, fail) -> Request:
         head.append(("content-type", "application/x-www-form-urlencoded"))
     elif "file" in raw:
         spec = raw["file"]
-        if not isinstance(spec, dict) or not isinstance(spec.get("size", 0), int):
+        size = spec.get("size") if isinstance(spec, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise fail(f"{key}.file", "must be a table like {field='file', name='a.bin', size=N}")
         body, ctype = _multipart(
             str(spec.get("field", "file")), str(spec.get("name", "upload.bin")), spec["size"]
@@ -219,8 +225,11 @@ def _multipart(field_name: str, filename: str, size: int) -> tuple[bytes, str]:
 
 
 def _line_of(text: str, key: str) -> int | None:
+    """The line where ``key`` is set or opens a table (first match)."""
+    import re
+
+    pattern = re.compile(rf"^\s*(\[\[?\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
     for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith(key) or stripped.startswith(f"[{key}") or f" {key} =" in line:
+        if pattern.match(line) or re.search(rf"[{{,]\s*{re.escape(key)}\s*=", line):
             return number
     return None

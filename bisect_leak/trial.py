@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bisect_leak import classify
+from bisect_leak import classify, inspector
 from bisect_leak.envs import Env
 from bisect_leak.load import Driver, Round
 from bisect_leak.sampling import Sampler, ServerGone
 from bisect_leak.scenario import Load, Scenario
-from bisect_leak.server import HOST, Server, ServerError
+from bisect_leak.server import HOST, Server, ServerError, free_port
 from bisect_leak.verdict import Assessment, Sample, Signal, Verdict
 
 PROTOCOL = 2  # bump when a change makes cached trial results incomparable
@@ -27,12 +27,14 @@ class Settings:
     load: Load
     metric: Signal = Signal.GROWTH
     threshold: float = classify.DEFAULT_THRESHOLD_KIB
+    inspect: bool = False  # run under the launcher and report what grows
 
     def key_fields(self) -> dict:
         return {
             "load": {k: getattr(self.load, k) for k in self.load.__dataclass_fields__},
             "metric": self.metric.value,
             "threshold": self.threshold,
+            "inspect": self.inspect,
             "protocol": PROTOCOL,
         }
 
@@ -54,6 +56,7 @@ class TrialResult:
     installer: str = ""
     build_seconds: float = 0.0
     from_cache: bool = False
+    inspect: dict | None = None  # what grew between warm-up and the end (--inspect)
 
     @property
     def reason(self) -> str:
@@ -88,6 +91,7 @@ class TrialResult:
             "env": {"key": self.env_key, "installer": self.installer,
                     "build_seconds": round(self.build_seconds, 2)},
             "from_cache": self.from_cache,
+            "inspect": self.inspect,
         }
 
     @classmethod
@@ -117,6 +121,7 @@ class TrialResult:
             env_key=data.get("env", {}).get("key", ""),
             installer=data.get("env", {}).get("installer", ""),
             build_seconds=data.get("env", {}).get("build_seconds", 0.0),
+            inspect=data.get("inspect"),
         )
 
 
@@ -151,7 +156,14 @@ def run(
                          freeze=env.freeze, env_key=env.key, installer=env.installer,
                          build_seconds=env.build_seconds)
     start = time.monotonic()
-    server = (server_factory or _default_server)(env, scenario)
+    control = free_port() if settings.inspect else None
+    if server_factory is not None:
+        server = server_factory(env, scenario)
+    elif control is not None:
+        server = Server(env.python, scenario.path, app=scenario.app_module,
+                        launcher=inspector.LAUNCHER, launcher_args=("--control-port", str(control)))
+    else:
+        server = Server(env.python, scenario.path, app=scenario.app_module)
     driver: Driver | None = None
     try:
         try:
@@ -163,7 +175,7 @@ def run(
         driver = Driver(HOST, server.port, scenario.requests, connection=load.connection,
                         concurrency=load.concurrency)
         sampler = Sampler(server.pid)
-        _measure(server, driver, sampler, result, settings, progress)
+        _measure(server, driver, sampler, result, settings, progress, control)
     except (ServerError, ServerGone) as exc:
         result.verdict = Verdict.ERROR
         result.error = _death_reason(str(exc), server, result)
@@ -179,13 +191,22 @@ def run(
     return result
 
 
-def _default_server(env: Env, scenario: Scenario) -> Server:
-    return Server(env.python, scenario.path, app=scenario.app_module)
-
-
 def _measure(server: Server, driver: Driver, sampler: Sampler, result: TrialResult,
-             settings: Settings, progress: Callable[[str], None]) -> None:
+             settings: Settings, progress: Callable[[str], None], control: int | None) -> None:
+    _load_rounds(server, driver, sampler, result, settings, progress, control)
+    if control is not None and server.exit_code() is None:
+        try:
+            result.inspect = inspector.ask(control, "diff")
+            result.inspect.pop("ok", None)
+        except inspector.InspectError as exc:
+            result.inspect = {"error": str(exc)}
+
+
+def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: TrialResult,
+                 settings: Settings, progress: Callable[[str], None],
+                 control: int | None) -> None:
     load = settings.load
+    baseline_taken = False
     deadline = time.monotonic() + load.max_seconds
     total = load.warmup + load.max_requests
     result.samples.append(sampler.sample(0))
@@ -209,6 +230,13 @@ def _measure(server: Server, driver: Driver, sampler: Sampler, result: TrialResu
         result.samples.append(sampler.sample(served))
         result.requests = served
         measured = served - load.warmup
+        if control is not None and not baseline_taken and measured >= 0:
+            try:
+                inspector.ask(control, "baseline")
+            except inspector.InspectError as exc:
+                result.inspect = {"error": str(exc)}
+                control = None
+            baseline_taken = True
         progress(f"{result.version}: {served:,}/{total:,} requests"
                  f" ({'warm-up' if measured < 0 else 'measuring'})")
         if measured >= load.requests:

@@ -1,0 +1,50 @@
+"""--inspect: the stdlib launcher inside the env names what grows (oldest and newest Python)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from toy import TOY_FIRST_BAD, TOY_LAST_GOOD, fill_wheelhouse, write_toy_scenario
+
+from bisect_leak import interpreters
+
+pytestmark = pytest.mark.index  # downloads uvicorn wheels for each Python once
+
+
+def _extremes() -> list[interpreters.Interpreter]:
+    found = [i for i in interpreters.discover() if i.version_tuple[:2] >= interpreters.OLDEST]
+    if not found:
+        return []
+    oldest = min(found, key=lambda i: i.version_tuple)
+    newest = max(found, key=lambda i: i.version_tuple)
+    return [oldest] if oldest == newest else [oldest, newest]
+
+
+@pytest.mark.parametrize("interp", _extremes(), ids=lambda i: i.version)
+def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_path):
+    wheelhouse = fill_wheelhouse(tmp_path_factory.mktemp(f"wh-{interp.minor}"), str(interp.path))
+    scenario = write_toy_scenario(tmp_path / "toy")
+    out = tmp_path / "out.json"
+    report = tmp_path / "report.md"
+    env = dict(os.environ, UV_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "uv-inspect"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bisect_leak", "--package", "leakytoy", "--good", TOY_LAST_GOOD,
+         "--bad", TOY_FIRST_BAD, "--python", str(interp.path), "--scenario", str(scenario),
+         "--find-links", str(wheelhouse), "--no-index", "--cache-dir", str(tmp_path / "c"),
+         "--inspect", "--json", str(out), "--report", str(report)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    trials = {t["version"]: t for t in json.loads(out.read_text())["trials"]}
+    bad, good = trials[TOY_FIRST_BAD]["inspect"], trials[TOY_LAST_GOOD]["inspect"]
+    grown = {name: delta for name, delta, _ in bad["types"]}
+    assert grown.get("bytearray", 0) >= 5000  # one per measured request
+    assert "bytearray" not in {name for name, _, _ in good["types"]}
+    assert any("leakytoy" in site and size > 4 * 2**20 for site, size, _ in bad["sites"])
+    text = report.read_text()
+    assert "What grows" in text and "`bytearray`" in text
+    assert "grew: bytearray" in proc.stdout
