@@ -46,11 +46,11 @@ class Store:
     """A cache folder. ``results=False`` (``--no-cache``) neither reads nor writes results."""
 
     def __init__(self, root: Path, *, results: bool = True):
-        self.root = root
+        self.root = Path(root).absolute()  # env paths must survive the server's other cwd
         self.use_results = results
-        self.envs_dir = root / "envs"
-        self.results_dir = root / "results"
-        self.locks_dir = root / "locks"
+        self.envs_dir = self.root / "envs"
+        self.results_dir = self.root / "results"
+        self.locks_dir = self.root / "locks"
 
     def open(self) -> Store:
         """Create the folders; BadInput when the cache dir cannot be written."""

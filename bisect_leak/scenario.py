@@ -105,7 +105,7 @@ def load(folder: Path) -> Scenario:
         raise BadInput(f"{toml_path}: malformed TOML: {exc}") from None
 
     def fail(key: str, problem: str) -> BadInput:
-        line = _line_of(text, key.split(".")[-1].split("[")[0])
+        line = _line_of(text, key)
         where = f"{toml_path}:{line}" if line else str(toml_path)
         return BadInput(f"{where}: key '{key}' {problem}")
 
@@ -224,12 +224,29 @@ def _multipart(field_name: str, filename: str, size: int) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def _line_of(text: str, key: str) -> int | None:
-    """The line where ``key`` is set or opens a table (first match)."""
+def _line_of(text: str, dotted: str) -> int | None:
+    """The line of a key such as ``load.warmup`` or ``request[1].path`` (None if not found)."""
     import re
 
-    pattern = re.compile(rf"^\s*(\[\[?\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
-    for number, line in enumerate(text.splitlines(), 1):
-        if pattern.match(line) or re.search(rf"[{{,]\s*{re.escape(key)}\s*=", line):
-            return number
+    lines = text.splitlines()
+    first = 0
+    parts = dotted.split(".")
+    table = re.fullmatch(r"(\w+)(?:\[(\d+)\])?", parts[0])
+    if len(parts) > 1 and table:
+        name, index = table.group(1), int(table.group(2) or 0)
+        header = re.compile(rf"^\s*\[\[?\s*{re.escape(name)}\s*\]")
+        seen = -1
+        for number, line in enumerate(lines):
+            if header.match(line):
+                seen += 1
+                if seen == index:
+                    first = number
+                    break
+    key = re.sub(r"\[\d+\]$", "", parts[-1])
+    pattern = re.compile(
+        rf"^\s*(\[\[?\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)|[{{,]\s*{re.escape(key)}\s*="
+    )
+    for number in range(first, len(lines)):
+        if pattern.search(lines[number]):
+            return number + 1
     return None

@@ -250,10 +250,6 @@ def test_cache_command_lists_and_cleans(cli, tmp_path):
     assert "0 env(s)" in relisted.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a relative --cache-dir (the default ./cache) gives envs a relative python path, "
-    "and the server starts with cwd=the scenario folder, so Popen raises FileNotFoundError "
-    "(cache.py Store.__init__ should make root absolute); the CLI crashes with a traceback"))
 def test_relative_cache_dir(cli, tmp_path):
     args = cli.toy_args(Path("rel-cache"))
     proc = cli.run([*args, "--check", "1.0.0"], cwd=tmp_path)
