@@ -85,6 +85,14 @@ def command(list_scenarios: bool, pythons: tuple[str, ...], metric: str, resolve
     )
     from bisect_leak import report, runner
 
+    for path in (plan.json_path, plan.report_path):
+        if path is not None:
+            try:
+                path.absolute().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BadInput(
+                    f"cannot write {path}: {exc.strerror}; choose another path"
+                ) from None
     terminal = report.Terminal()
     outcome = runner.execute(plan, terminal)
     terminal.summary(outcome)

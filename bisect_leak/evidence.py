@@ -11,6 +11,8 @@ from bisect_leak.runner import Outcome, PythonOutcome
 from bisect_leak.search import SearchStatus
 from bisect_leak.trial import TrialResult
 
+PLOT_MARK = "<!-- plot -->"
+
 
 def answer_pair(py: PythonOutcome) -> tuple[TrialResult, TrialResult] | None:
     s = py.search
@@ -61,7 +63,7 @@ def markdown(outcome: Outcome) -> str:
             f"{load.requests:,} and at most {load.max_requests:,} measured; signal "
             f"`{st.metric.value}`, threshold {st.threshold:g} KiB per 1,000 requests."
         )
-    out.append("")
+    out += ["", PLOT_MARK]
     for py in outcome.results:
         out += _python_section(outcome, py)
     out += [
@@ -123,7 +125,19 @@ def _what_grows(py: PythonOutcome, trials: list[TrialResult]) -> list[str]:
     return out + [""]
 
 
-def write_markdown(outcome: Outcome, path: Path) -> None:
+def write_markdown(outcome: Outcome, path: Path) -> list[Path]:
+    """The report, and its plot beside it (PNG and SVG) when matplotlib is installed."""
+    from bisect_leak import plot
+
+    png = path.with_suffix(".png")
+    drawn = plot.draw(outcome, png)
+    text = markdown(outcome)
+    if drawn:
+        text = text.replace(PLOT_MARK, f"![memory against requests]({png.name})\n")
+    else:
+        hint = f"_No plot: install the extra with `{plot.INSTALL_HINT}`._\n"
+        text = text.replace(PLOT_MARK, hint)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(markdown(outcome))
+    tmp.write_text(text)
     tmp.replace(path)
+    return [path, *drawn]
