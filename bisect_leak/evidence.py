@@ -85,6 +85,8 @@ def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
         out.append("**What changed between the two envs:** "
                    + ", ".join(f"`{c}`" for c in changes))
         out.append("")
+    if py.culprit_message:
+        out += [f"**Which dependency carries it.** {py.culprit_message}", ""]
     if py.skipped:
         out.append("Skipped: " + ", ".join(f"{v} ({why})" for v, why in py.skipped))
         out.append("")

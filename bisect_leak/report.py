@@ -98,6 +98,8 @@ def summary_text(outcome: Outcome) -> str:
         changes = freeze_changes(py)
         if changes:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
+        if py.culprit_message:
+            lines.append(f"  {py.culprit_message}")
         if py.search and py.search.status is SearchStatus.FOUND or plan.checks and py.trials:
             lines.append(f"  reproduce with: {outcome.reproduce(py)}")
     if outcome.interrupted:
@@ -143,6 +145,13 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "skipped": [{"version": v, "reason": r} for v, r in py.skipped],
         "unknown_between": list(search.unknown_between) if search else [],
         "freeze_diff": [c.as_dict() for c in freeze_changes(py)],
+        "culprit": {
+            "message": py.culprit_message,
+            "trials": [{"change": c.change.as_dict(), "pin": c.pin,
+                        "verdict": c.verdict.value if c.verdict else None, "note": c.note,
+                        "trial": c.result.to_dict() if c.result else None}
+                       for c in py.culprits],
+        } if plan.culprit else None,
         "overrides": py.overrides,
         "resolved_as_of": py.resolved_as_of,
         "reproduce": outcome.reproduce(py),

@@ -15,7 +15,7 @@ from typing import Protocol
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from bisect_leak import classify, interpreters, processes, releases, trial
+from bisect_leak import classify, freeze, interpreters, processes, releases, trial
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.envs import EnvBuildError, EnvSpec
@@ -36,6 +36,20 @@ class Reporter(Protocol):
 
 
 @dataclass
+class CulpritTrial:
+    """The first bad (or first fixed) release with one changed dependency set back."""
+
+    change: freeze.Change
+    pin: str | None
+    result: TrialResult | None
+    note: str = ""
+
+    @property
+    def verdict(self) -> Verdict | None:
+        return self.result.verdict if self.result else None
+
+
+@dataclass
 class PythonOutcome:
     """Everything one Python's search or checks produced."""
 
@@ -48,6 +62,8 @@ class PythonOutcome:
     message: str = ""
     resolved_as_of: dict[str, str] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
+    culprits: list[CulpritTrial] = field(default_factory=list)
+    culprit_message: str = ""
 
 
 @dataclass
@@ -178,6 +194,8 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                 search.record(version, prober.probe(version).verdict)
             prober.py.search = search.result()
             prober.py.exit_code, prober.py.message = _answer(plan, scenario, prober.py)
+            if plan.culprit and prober.py.search.found:
+                _find_culprit(plan, prober)
     found = [r for r in outcome.results if r.exit_code is ExitCode.ANSWER]
     if found and not plan.checks:
         outcome.exit_code = ExitCode.ANSWER
@@ -275,6 +293,25 @@ class _Prober:
                            "settings": self.settings.key_fields()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
+    def probe_with(self, version: str, pin: str) -> TrialResult:
+        """``version`` with one more pin forced over everything (a hybrid env)."""
+        base = self.spec(version)
+        spec = replace(base, requirements=(*base.requirements, pin),
+                       overrides=(*base.overrides, pin))
+        label = f"{self.plan.name} {version} with {pin} on Python {self.py.interpreter.version}"
+        key = self.result_key(spec)
+        cached = self.store.result(key)
+        if cached is not None:
+            result = TrialResult.from_dict(cached)
+            result.from_cache = True
+        else:
+            result = self._measure(f"{version} with {pin}", spec, label)
+            if result.verdict is not Verdict.ERROR:
+                self.store.put_result(key, spec.key, f"{label}, {self.scenario.name}",
+                                      result.to_dict())
+        self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
     def probe(self, version: str) -> TrialResult:
         if version in self.py.trials:
             return self.py.trials[version]
@@ -335,6 +372,43 @@ class _Prober:
                                error=f"env build failed: {exc}", stderr_tail=exc.tail)
         progress(f"measuring {label} under {self.scenario.name!r}")
         return trial.run(env, version, self.scenario, self.settings, progress=progress)
+
+
+def _find_culprit(plan: Plan, prober: _Prober) -> None:
+    """Which changed dependency turns the leak on (or, with --fixed, off)."""
+    py = prober.py
+    assert py.search is not None and py.search.last_old and py.search.first_new
+    before, after = py.trials[py.search.last_old], py.trials[py.search.first_new]
+    old_state, _ = regression_states(plan.fixed)
+    changes = [c for c in freeze.diff(before.freeze, after.freeze)
+               if c.name != canonicalize_name(plan.name)]
+    for change in changes:
+        if change.before is None:
+            py.culprits.append(CulpritTrial(change, None, None,
+                                            f"added by {py.search.first_new}: cannot be set back"))
+            continue
+        pin = f"{change.name}=={change.before}"
+        prober.reporter.progress(f"culprit: {py.search.first_new} with {pin}")
+        result = prober.probe_with(py.search.first_new, pin)
+        note = ""
+        if result.verdict is Verdict.ERROR:
+            note = f"does not run that way: {result.reason}"
+        py.culprits.append(CulpritTrial(change, pin, result, note))
+    turned = [c for c in py.culprits if c.verdict is old_state]
+    effect = "off" if not plan.fixed else "back on"
+    if not changes:
+        py.culprit_message = "only the package itself changed: the cause is in its own code"
+    elif turned:
+        py.culprit_message = "culprit: " + "; ".join(
+            f"{c.change} ({py.search.first_new} with {c.pin} is {c.verdict.value})"
+            for c in turned)
+    else:
+        tried = "; ".join(
+            f"{c.change}: {c.verdict.value if c.verdict else 'not tried'}"
+            + (f" ({c.note})" if c.note else "") for c in py.culprits)
+        py.culprit_message = (f"no single dependency change turns the leak {effect}, so the "
+                              f"cause is in {plan.name} itself or in a combination: {tried}")
+    prober.reporter.info(py.culprit_message)
 
 
 def _req_name(requirement: str) -> str:
