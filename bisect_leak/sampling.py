@@ -26,6 +26,8 @@ class Sampler:
 
     def sample(self, requests: int) -> Sample:
         try:
+            if self.root.status() == psutil.STATUS_ZOMBIE:  # dead, not yet reaped: reads as 0
+                raise psutil.NoSuchProcess(self.root.pid)
             procs = [self.root, *self.root.children(recursive=True)]
         except psutil.NoSuchProcess:
             raise ServerGone(f"process {self.root.pid} has exited") from None

@@ -46,6 +46,7 @@ class Load:
     connection: Connection = Connection.KEEP_ALIVE
     sample_every: int = 1000
     max_seconds: float = 300.0  # the whole trial's load, warm-up included
+    request_timeout: float = 10.0  # one request's deadline: a hung server cannot hang us
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def load(folder: Path) -> Scenario:
             except ValueError:
                 options = ", ".join(c.value for c in Connection)
                 raise fail("load.connection", f"must be one of {options}") from None
-        elif key == "max_seconds":
+        elif key in ("max_seconds", "request_timeout"):
             if not isinstance(value, (int, float)) or value <= 0:
                 raise fail(f"load.{key}", "must be a positive number")
             kwargs[key] = float(value)

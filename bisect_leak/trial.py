@@ -173,7 +173,7 @@ def run(
             result.stderr_tail = exc.stderr_tail
             return result
         driver = Driver(HOST, server.port, scenario.requests, connection=load.connection,
-                        concurrency=load.concurrency)
+                        concurrency=load.concurrency, io_timeout=load.request_timeout)
         sampler = Sampler(server.pid)
         _measure(server, driver, sampler, result, settings, progress, control)
     except (ServerError, ServerGone) as exc:
