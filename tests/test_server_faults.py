@@ -91,6 +91,6 @@ def test_fault_is_an_error_with_its_reason(fault, expected, wheelhouse, tmp_path
     trial = json.loads(out.read_text())["trials"][0]
     assert trial["verdict"] == "error"
     assert expected in trial["reason"]
-    assert trial["requests"] >= 4000  # the samples before the fault are kept as evidence
+    assert trial["requests"] >= 3000  # the samples before the fault are kept as evidence
     if fault == "oom":
         assert "grown" in trial["reason"] and "not a verdict" in trial["reason"]
