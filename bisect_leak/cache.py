@@ -99,6 +99,7 @@ class Store:
         *,
         on_build: Callable[[], None] | None = None,
         on_wait: Callable[[], None] | None = None,
+        nice: int = 0,
     ) -> envs.Env:
         """The cached env for ``spec``, built (once, under its lock) when missing."""
         key = spec.key
@@ -118,7 +119,7 @@ class Store:
             start = time.monotonic()
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=self.envs_dir))
             try:
-                freeze, installer = envs.build(spec, tmp / "env")
+                freeze, installer = envs.build(spec, tmp / "env", nice=nice)
                 (tmp / "env" / "bisect-leak-env.json").write_text(
                     json.dumps({"spec": spec.__dict__, "freeze": freeze}, indent=1, default=str)
                 )

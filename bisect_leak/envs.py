@@ -73,7 +73,9 @@ def _installer_env() -> dict[str, str]:
     return env
 
 
-def build(spec: EnvSpec, dest: Path, uv: str | None = None) -> tuple[tuple[str, ...], str]:
+def build(
+    spec: EnvSpec, dest: Path, uv: str | None = None, nice: int = 0
+) -> tuple[tuple[str, ...], str]:
     """Create the env at ``dest`` (a path that does not exist yet); returns (freeze, installer)."""
     uv = uv if uv is not None else uv_binary()
     env = _installer_env()
@@ -102,7 +104,7 @@ def build(spec: EnvSpec, dest: Path, uv: str | None = None) -> tuple[tuple[str, 
         install += ["--find-links", spec.find_links]
     steps.append(install + list(spec.requirements))
     for argv in steps:
-        done = processes.run(argv, timeout=BUILD_TIMEOUT, env=env)
+        done = processes.run(argv, timeout=BUILD_TIMEOUT, env=env, nice=nice)
         if not done.ok:
             raise EnvBuildError(
                 f"installing {' '.join(spec.requirements)} on Python {spec.python_version} failed",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -47,9 +48,15 @@ def run(
     timeout: float,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    nice: int = 0,
 ) -> Completed:
-    """Run a short command to completion in its own process group, killed at ``timeout``."""
+    """Run a short command to completion in its own process group, killed at ``timeout``.
+
+    ``nice`` lowers its CPU priority (background work that must not slow a measurement).
+    """
     start = time.monotonic()
+    if nice and shutil.which("nice"):
+        argv = ["nice", "-n", str(nice), *argv]
     group = ProcessGroup.start(argv, env=env, cwd=cwd, capture=True)
     try:
         out, err = group.popen.communicate(timeout=timeout)

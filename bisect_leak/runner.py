@@ -22,6 +22,7 @@ from bisect_leak.envs import EnvBuildError, EnvSpec
 from bisect_leak.errors import BadInput, ExitCode
 from bisect_leak.interpreters import Interpreter
 from bisect_leak.plan import Plan, Resolve
+from bisect_leak.prefetch import Prefetcher
 from bisect_leak.search import Bisection, SearchResult, SearchStatus, regression_states
 from bisect_leak.trial import Settings, TrialResult
 from bisect_leak.verdict import Signal, Verdict
@@ -184,18 +185,26 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
     else:
         old_state, new_state = regression_states(plan.fixed)
         searches = [Bisection(p.py.versions, old_state, new_state) for p in probes]
-        for _ in range(2):  # both bounds on every Python first: the matrix table
-            for prober, search in zip(probes, searches):
-                version = search.next()
-                if version is not None:
-                    search.record(version, prober.probe(version).verdict)
-        for prober, search in zip(probes, searches):
-            while (version := search.next()) is not None:
+        with Prefetcher(store) as prefetch:
+
+            def step(prober: _Prober, search: Bisection, version: str) -> None:
+                for upcoming in search.after(version):
+                    if upcoming is not None and prober.needs_env(upcoming):
+                        prefetch.submit(prober.spec(upcoming))
                 search.record(version, prober.probe(version).verdict)
-            prober.py.search = search.result()
-            prober.py.exit_code, prober.py.message = _answer(plan, scenario, prober.py)
-            if plan.culprit and prober.py.search.found:
-                _find_culprit(plan, prober)
+
+            for _ in range(2):  # both bounds on every Python first: the matrix table
+                for prober, search in zip(probes, searches):
+                    version = search.next()
+                    if version is not None:
+                        step(prober, search, version)
+            for prober, search in zip(probes, searches):
+                while (version := search.next()) is not None:
+                    step(prober, search, version)
+                prober.py.search = search.result()
+                prober.py.exit_code, prober.py.message = _answer(plan, scenario, prober.py)
+                if plan.culprit and prober.py.search.found:
+                    _find_culprit(plan, prober)
     found = [r for r in outcome.results if r.exit_code is ExitCode.ANSWER]
     if found and not plan.checks:
         outcome.exit_code = ExitCode.ANSWER
@@ -292,6 +301,12 @@ class _Prober:
         blob = json.dumps({"env": spec.key, "scenario": self.scenario.digest,
                            "settings": self.settings.key_fields()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    def needs_env(self, version: str) -> bool:
+        """True unless the version's trial is already known (measured or cached)."""
+        if version in self.py.trials:
+            return False
+        return self.store.result(self.result_key(self.spec(version))) is None
 
     def probe_with(self, version: str, pin: str) -> TrialResult:
         """``version`` with one more pin forced over everything (a hybrid env)."""

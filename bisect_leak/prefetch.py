@@ -1,0 +1,42 @@
+"""Build the envs the search may need next while the current version is under load.
+
+One background worker at lower CPU priority (nice 10). The memory samples are taken against
+requests served, not time, so the competition for CPU slows the load but does not move the
+samples. A prefetch that fails is forgotten: the real probe builds again and reports.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from bisect_leak.cache import Store
+from bisect_leak.envs import EnvBuildError, EnvSpec
+
+NICE = 10
+
+
+class Prefetcher:
+    def __init__(self, store: Store):
+        self.store = store
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bisect-leak-prefetch")
+        self.submitted: dict[str, Future] = {}
+
+    def submit(self, spec: EnvSpec) -> None:
+        if spec.key not in self.submitted:
+            self.submitted[spec.key] = self.pool.submit(self._build, spec)
+
+    def _build(self, spec: EnvSpec) -> bool:
+        try:
+            self.store.env(spec, nice=NICE)
+        except (EnvBuildError, OSError):
+            return False
+        return True
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Prefetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
