@@ -165,6 +165,7 @@ def to_json(outcome: Outcome) -> dict:
         data = python_json(outcome, outcome.results[0])
     else:
         data = {"results": [python_json(outcome, py) for py in outcome.results]}
+    data["resolve_seconds"] = round(outcome.resolve_seconds, 3)
     data["interrupted"] = outcome.interrupted
     data["exit_code"] = int(outcome.exit_code)
     data["seconds"] = round(outcome.seconds, 1)

@@ -76,6 +76,7 @@ class Outcome:
     exit_code: ExitCode = ExitCode.NO_ANSWER
     interrupted: bool = False
     seconds: float = 0.0
+    resolve_seconds: float = 0.0  # listing releases and finding interpreters
 
     def reproduce(self, py: PythonOutcome) -> str:
         """A command that measures the pair (or the checks) again."""
@@ -152,6 +153,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
     outcome.scenario = scenario
     settings = settings_for(plan, scenario)
     outcome.settings = settings
+    began = time.monotonic()
     pythons = plan.pythons or (f"{sys.version_info[0]}.{sys.version_info[1]}",)
     interps = [interpreters.find(p) for p in pythons]
     reporter.progress(f"listing releases of {plan.name}")
@@ -166,6 +168,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                 available, plan.name, old, new, python_version=interp.version, pre=plan.pre,
                 old_name=old_flag, new_name=new_flag,
             ))
+    outcome.resolve_seconds = time.monotonic() - began
     store = Store(plan.cache_dir, results=not plan.no_cache).open()  # input is valid: now write
     probes = []
     for interp, selection in zip(interps, selections):
@@ -341,7 +344,9 @@ class _Prober:
             result = TrialResult.from_dict(cached)
             result.from_cache = True
         else:
+            began = time.monotonic()
             result = self._measure(version, spec, label)
+            result.phases["total"] = time.monotonic() - began
             if result.verdict is not Verdict.ERROR:
                 self.store.put_result(key, spec.key, f"{label}, {self.scenario.name}",
                                       result.to_dict())
@@ -376,6 +381,7 @@ class _Prober:
 
     def _measure(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
         progress = self.reporter.progress
+        began = time.monotonic()
         try:
             env = self.store.env(
                 spec,
@@ -385,8 +391,11 @@ class _Prober:
         except EnvBuildError as exc:
             return TrialResult(version=version, verdict=Verdict.ERROR,
                                error=f"env build failed: {exc}", stderr_tail=exc.tail)
+        env_seconds = time.monotonic() - began
         progress(f"measuring {label} under {self.scenario.name!r}")
-        return trial.run(env, version, self.scenario, self.settings, progress=progress)
+        result = trial.run(env, version, self.scenario, self.settings, progress=progress)
+        result.phases["env"] = env_seconds  # building, or waiting for a prefetch, or 0 if cached
+        return result
 
 
 def _find_culprit(plan: Plan, prober: _Prober) -> None:

@@ -57,6 +57,7 @@ class TrialResult:
     build_seconds: float = 0.0
     from_cache: bool = False
     inspect: dict | None = None  # what grew between warm-up and the end (--inspect)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: start, load, classify
 
     @property
     def reason(self) -> str:
@@ -92,6 +93,7 @@ class TrialResult:
                     "build_seconds": round(self.build_seconds, 2)},
             "from_cache": self.from_cache,
             "inspect": self.inspect,
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
         }
 
     @classmethod
@@ -122,6 +124,7 @@ class TrialResult:
             installer=data.get("env", {}).get("installer", ""),
             build_seconds=data.get("env", {}).get("build_seconds", 0.0),
             inspect=data.get("inspect"),
+            phases=data.get("phases", {}),
         )
 
 
@@ -167,7 +170,9 @@ def run(
     driver: Driver | None = None
     try:
         try:
+            began = time.monotonic()
             server.start(timeout=STARTUP_TIMEOUT)
+            result.phases["server_start"] = time.monotonic() - began
         except ServerError as exc:
             result.error = f"server did not start: {exc}"
             result.stderr_tail = exc.stderr_tail
@@ -229,6 +234,7 @@ def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: Trial
             )
         result.samples.append(sampler.sample(served))
         result.requests = served
+        result.phases["load"] = result.phases.get("load", 0.0) + done.seconds
         measured = served - load.warmup
         if control is not None and not baseline_taken and measured >= 0:
             try:
@@ -240,7 +246,10 @@ def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: Trial
         progress(f"{result.version}: {served:,}/{total:,} requests"
                  f" ({'warm-up' if measured < 0 else 'measuring'})")
         if measured >= load.requests:
+            began = time.monotonic()
             assessment = judge(result.samples, settings, final=False)
+            result.phases["classify"] = result.phases.get("classify", 0.0) + (
+                time.monotonic() - began)
             if not assessment.more_would_help:
                 result.assessment, result.verdict = assessment, assessment.verdict
                 return
