@@ -46,6 +46,16 @@ PACKAGES = {
     ("toyframe", "1.0.0"): ("Requires-Dist: toycore==1.0.0\n", "from toycore import app\n"),
     ("toyframe", "1.1.0"): ("Requires-Dist: toycore==2.0.0\nRequires-Dist: toyextra==1.0.0\n",
                             "import toyextra\nfrom toycore import app\n"),
+    # A leak fixed in 1.2.0 (for --fixed), and one that keeps a descriptor per request.
+    ("toyfix", "1.0.0"): ("", "_KEPT = []\n\ndef KEEP(scope):\n    _KEPT.append(bytearray(1024))\n"
+                          + CORE_STABLE),
+    ("toyfix", "1.1.0"): ("", "_KEPT = []\n\ndef KEEP(scope):\n    _KEPT.append(bytearray(1024))\n"
+                          + CORE_STABLE),
+    ("toyfix", "1.2.0"): ("", "def KEEP(scope):\n    pass\n" + CORE_STABLE),
+    ("toyfix", "1.3.0"): ("", "def KEEP(scope):\n    pass\n" + CORE_STABLE),
+    ("toyfds", "1.0.0"): ("", "def KEEP(scope):\n    pass\n" + CORE_STABLE),
+    ("toyfds", "2.0.0"): ("", "import os\n_FDS = []\n\ndef KEEP(scope):\n"
+                          "    _FDS.append(os.open(os.devnull, os.O_RDONLY))\n" + CORE_STABLE),
 }
 
 
@@ -76,9 +86,9 @@ def build_dep_wheels(dest: Path) -> list[Path]:
     return [_write(dest, n, v, r, s) for (n, v), (r, s) in PACKAGES.items()]
 
 
-def write_frame_scenario(dest: Path) -> Path:
+def write_frame_scenario(dest: Path, module: str = "toyframe") -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "app.py").write_text("from toyframe import app  # noqa: F401\n")
+    (dest / "app.py").write_text(f"from {module} import app  # noqa: F401\n")
     (dest / "scenario.toml").write_text(
         'description = "toyframe hello"\nrequirements = []\n\n[load]\nwarmup = 2000\n'
         "requests = 8000\nmax_requests = 24000\nconcurrency = 8\nsample_every = 500\n"
