@@ -13,6 +13,7 @@ from pathlib import Path
 from bisect_leak import processes
 
 BUILD_TIMEOUT = 600.0
+NO_LIMIT = "2999-01-01T00:00:00Z"
 
 
 class EnvBuildError(Exception):
@@ -35,6 +36,7 @@ class EnvSpec:
     find_links: str | None = None
     no_index: bool = False
     exclude_newer: str | None = None  # RFC 3339: resolve as the index stood then
+    exempt: tuple[str, ...] = ()  # names pinned by the user: not held to exclude_newer
 
     @property
     def key(self) -> str:
@@ -85,6 +87,8 @@ def build(
         install = [uv, "pip", "install", "--python", str(python)]
         if spec.exclude_newer:
             install += ["--exclude-newer", spec.exclude_newer]
+            for name in spec.exempt:
+                install += ["--exclude-newer-package", f"{name}={NO_LIMIT}"]
         if spec.overrides:
             override_file = dest.parent / f"{dest.name}.overrides.txt"
             override_file.write_text("\n".join(spec.overrides) + "\n")

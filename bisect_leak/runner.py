@@ -170,6 +170,11 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
             ))
     outcome.resolve_seconds = time.monotonic() - began
     store = Store(plan.cache_dir, results=not plan.no_cache).open()  # input is valid: now write
+    direct = {canonicalize_name(_req_name(r)) for r in (*scenario.requirements, *plan.withs)}
+    if scenario.requirements and canonicalize_name(plan.name) not in direct:
+        reporter.info(
+            f"{plan.name} is installed with an override (uv --override {plan.name}==VERSION): "
+            "a package that pins it, as FastAPI pins Starlette, gets the version under test")
     probes = []
     for interp, selection in zip(interps, selections):
         py = PythonOutcome(interpreter=interp, versions=selection.versions,
@@ -279,8 +284,10 @@ class _Prober:
         plan, name = self.plan, canonicalize_name(self.plan.name)
         pin = f"{plan.name}{plan.extras}=={version}"
         reqs = [pin]
-        others = [*self.scenario.requirements, *plan.withs]
-        reqs += [r for r in others if canonicalize_name(_req_name(r)) != name]
+        pinned = {canonicalize_name(_req_name(p)) for p in plan.withs} | {name}
+        reqs += [r for r in self.scenario.requirements
+                 if canonicalize_name(_req_name(r)) not in pinned]  # --with replaces these
+        reqs += [p for p in plan.withs if canonicalize_name(_req_name(p)) != name]
         if not any(canonicalize_name(_req_name(r)) == "uvicorn" for r in reqs):
             reqs.append("uvicorn")
         overrides = (f"{plan.name}=={version}", *plan.withs)
@@ -298,6 +305,8 @@ class _Prober:
             find_links=str(plan.find_links.resolve()) if plan.find_links else None,
             no_index=plan.no_index,
             exclude_newer=exclude_newer,
+            exempt=tuple(sorted({canonicalize_name(_req_name(p)) for p in plan.withs}))
+            if exclude_newer else (),
         )
 
     def result_key(self, spec: EnvSpec) -> str:
