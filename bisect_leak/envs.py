@@ -96,10 +96,11 @@ def build(
         freeze_cmd = [uv, "pip", "freeze", "--python", str(python)]
         installer = "uv"
     else:
-        steps = [[sys.executable, "-m", "virtualenv", "--quiet", "-p", spec.python, str(dest)]]
+        _create_without_uv(spec, dest, env)
+        steps = []
         install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         freeze_cmd = [str(python), "-m", "pip", "freeze", "--all"]
-        installer = "virtualenv+pip"
+        installer = "venv+pip"
     if spec.no_index:
         install.append("--no-index")
     if spec.index_url:
@@ -126,3 +127,16 @@ def build(
     return freeze, installer
 
 
+
+
+def _create_without_uv(spec: EnvSpec, dest: Path, env: dict[str, str]) -> None:
+    """The target's own ``venv`` (pip from ensurepip: works back to 3.7, which current
+    virtualenv no longer seeds); virtualenv where the target lacks venv or ensurepip."""
+    done = processes.run([spec.python, "-m", "venv", str(dest)], timeout=BUILD_TIMEOUT, env=env)
+    if done.ok:
+        return
+    shutil.rmtree(dest, ignore_errors=True)
+    fallback = [sys.executable, "-m", "virtualenv", "--quiet", "-p", spec.python, str(dest)]
+    done = processes.run(fallback, timeout=BUILD_TIMEOUT, env=env)
+    if not done.ok:
+        raise EnvBuildError(f"cannot create a venv for Python {spec.python_version}", done.tail())

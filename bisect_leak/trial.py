@@ -174,6 +174,7 @@ def run(
             server.start(timeout=STARTUP_TIMEOUT)
             result.phases["server_start"] = time.monotonic() - began
         except ServerError as exc:
+            result.phases["server_start"] = time.monotonic() - began
             result.error = f"server did not start: {exc}"
             result.stderr_tail = exc.stderr_tail
             return result

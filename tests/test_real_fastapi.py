@@ -75,3 +75,16 @@ def test_bisection_on_the_index_exit_code_matches_the_answer(python37, tmp_path)
         assert proc.returncode in (1, 3)
         assert data["message"] in proc.stdout
     assert "reproduce" in data and "--check" in data["reproduce"]
+
+
+def test_env_without_uv_builds_on_python37(python37, tmp_path):
+    """The fallback installer (venv + pip) on the oldest Python the tool drives."""
+    from bisect_leak import envs
+
+    interp = interpreters.choose(python37, interpreters.discover())
+    spec = envs.EnvSpec(python=str(interp.path), python_version=interp.version,
+                        requirements=("fastapi==0.69.0", "uvicorn"))
+    freeze, installer = envs.build(spec, tmp_path / "env", uv="")
+    assert installer == "venv+pip"
+    assert "fastapi==0.69.0" in freeze and "starlette==0.15.0" in freeze
+    assert (tmp_path / "env" / "bin" / "python").exists()
