@@ -1,8 +1,8 @@
-"""Env build time: uv vs virtualenv + pip for the same FastAPI release, interleaved.
+"""Env build time: uv vs venv + pip for the same FastAPI release, interleaved.
 
 Every build is ``bisect_leak.envs.build(spec, TEMPDIR)`` (``uv=None``: uv; ``uv=""``:
-virtualenv + pip) for ``fastapi==0.69.0`` + ``uvicorn`` (``--requirement`` to change) on
-Python 3.7 when one is found and virtualenv can still seed it, else the Python running the
+venv + pip) for ``fastapi==0.69.0`` + ``uvicorn`` (``--requirement`` to change) on
+Python 3.7 when one is found and it builds, else the Python running the
 bench. Four sides, in turn each round (uv-cold, uv-warm, pip-warm, pip-cold):
 
 - uv-cold:  ``UV_CACHE_DIR`` a fresh empty dir (downloads everything);
@@ -118,7 +118,7 @@ def main() -> int:
     candidates, explicit = choose_python(args)
     notes = ["installer output is not shown; each env is deleted after it is timed"]
     notes += [f"pip reads {p} (uv does not)" for p in PIP_CONFIGS if Path(p).expanduser().is_file()]
-    banner = Banner(f"env build: uv vs virtualenv + pip for {' '.join(requirements)}", notes)
+    banner = Banner(f"env build: uv vs venv + pip for {' '.join(requirements)}", notes)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bisect-leak-bench-env-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -133,7 +133,7 @@ def main() -> int:
             pip_s, pip_err = sides.build("pip-warm")
             print(f"   priming: uv {uv_s:.1f} s{' FAILED' if uv_err else ''}, "
                   f"pip {pip_s:.1f} s{' FAILED' if pip_err else ''}", flush=True)
-            for name, err in (("uv", uv_err), ("virtualenv + pip", pip_err)):
+            for name, err in (("uv", uv_err), ("venv + pip", pip_err)):
                 if err:
                     print(f"   {name} cannot build on Python {interp.version}:\n      "
                           + "\n      ".join(err.strip().splitlines()[-4:]), flush=True)
