@@ -290,7 +290,7 @@ class _Prober:
         reqs += [p for p in plan.withs if canonicalize_name(_req_name(p)) != name]
         if not any(canonicalize_name(_req_name(r)) == "uvicorn" for r in reqs):
             reqs.append("uvicorn")
-        overrides = (f"{plan.name}=={version}", *plan.withs)
+        overrides = (pin, *plan.withs)  # with the extras: an override replaces the requirement
         exclude_newer = None
         if plan.resolve is Resolve.RELEASE_DATE:
             uploaded = self.selection.release(version).uploaded
