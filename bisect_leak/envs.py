@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -57,14 +58,22 @@ class Env:
         return self.path / "bin" / "python"
 
 
-def uv_binary() -> str | None:
-    """uv from the ``uv`` package beside us, or on PATH."""
-    try:
-        from uv import find_uv_bin
+_UV_LOCK = threading.Lock()
+_UV: list[str | None] = []
 
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
+
+def uv_binary() -> str | None:
+    """uv from the ``uv`` package beside us, or on PATH; looked up once, under a lock
+    (``uv.find_uv_bin`` reads sysconfig, whose lazy set-up is not thread-safe)."""
+    with _UV_LOCK:
+        if not _UV:
+            try:
+                from uv import find_uv_bin
+
+                _UV.append(find_uv_bin())
+            except (ImportError, FileNotFoundError, TypeError):
+                _UV.append(shutil.which("uv"))
+        return _UV[0]
 
 
 def _installer_env() -> dict[str, str]:

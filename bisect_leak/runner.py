@@ -15,7 +15,7 @@ from typing import Protocol
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from bisect_leak import classify, freeze, interpreters, processes, releases, trial
+from bisect_leak import classify, envs, freeze, interpreters, processes, releases, trial
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.envs import EnvBuildError, EnvSpec
@@ -168,6 +168,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                 available, plan.name, old, new, python_version=interp.version, pre=plan.pre,
                 old_name=old_flag, new_name=new_flag,
             ))
+    envs.uv_binary()  # before any prefetch thread starts
     outcome.resolve_seconds = time.monotonic() - began
     store = Store(plan.cache_dir, results=not plan.no_cache).open()  # input is valid: now write
     direct = {canonicalize_name(_req_name(r)) for r in (*scenario.requirements, *plan.withs)}
