@@ -173,7 +173,8 @@ class Driver:
                 result.failures += 1
                 result.last_failure = f"{type(exc).__name__}: {exc}"[:200]
                 self._drop(slot)
-                if result.failures > 50 and result.failures > result.ok:
+                answered = result.ok + result.client_errors + result.server_errors
+                if result.failures > 50 and result.failures > answered:
                     return  # the server is gone or broken: stop this worker
                 continue
             expect = self._expect[which]
@@ -188,13 +189,23 @@ class Driver:
 
     async def _exchange(self, slot: int, wire: bytes) -> int:
         conn = self._pool[slot]
+        reused = conn is not None
         if conn is None:
             conn = await self._open()
             if self.connection is Connection.KEEP_ALIVE:
                 self._pool[slot] = conn
         reader, writer = conn
-        writer.write(wire)
-        status, close = await asyncio.wait_for(read_response(reader), self.io_timeout)
+        try:
+            writer.write(wire)
+            status, close = await asyncio.wait_for(read_response(reader), self.io_timeout)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            partial = getattr(exc, "partial", b"")
+            if not reused or partial:
+                raise
+            # The server closed an idle keep-alive connection, as it may: once more, afresh.
+            writer.close()
+            self._pool[slot] = None
+            return await self._exchange(slot, wire)
         if close or self.connection is not Connection.KEEP_ALIVE:
             writer.close()
             self._pool[slot] = None

@@ -156,6 +156,10 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
     began = time.monotonic()
     pythons = plan.pythons or (f"{sys.version_info[0]}.{sys.version_info[1]}",)
     interps = [interpreters.find(p) for p in pythons]
+    for interp in interps:
+        if not scenario.supports(interp.version):
+            raise BadInput(f"scenario {scenario.name!r} runs on Python {scenario.python}; "
+                           f"Python {interp.version} is not: choose another --python")
     reporter.progress(f"listing releases of {plan.name}")
     available = _available_releases(plan, fetch)
     old, new, old_flag, new_flag = _bounds(plan)
@@ -306,8 +310,8 @@ class _Prober:
             find_links=str(plan.find_links.resolve()) if plan.find_links else None,
             no_index=plan.no_index,
             exclude_newer=exclude_newer,
-            exempt=tuple(sorted({canonicalize_name(_req_name(p)) for p in plan.withs}))
-            if exclude_newer else (),
+            exempt=tuple(sorted({canonicalize_name(_req_name(p)) for p in plan.withs
+                                 if _is_exact_pin(p)})) if exclude_newer else (),
         )
 
     def result_key(self, spec: EnvSpec) -> str:
@@ -443,6 +447,12 @@ def _find_culprit(plan: Plan, prober: _Prober) -> None:
         py.culprit_message = (f"no single dependency change turns the leak {effect}, so the "
                               f"cause is in {plan.name} itself or in a combination: {tried}")
     prober.reporter.info(py.culprit_message)
+
+
+def _is_exact_pin(requirement: str) -> bool:
+    from packaging.requirements import Requirement
+
+    return any(spec.operator in ("==", "===") for spec in Requirement(requirement).specifier)
 
 
 def _req_name(requirement: str) -> str:

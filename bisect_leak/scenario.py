@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from bisect_leak.errors import BadInput
 
 if sys.version_info >= (3, 11):
@@ -65,6 +67,9 @@ class Scenario:
     def app_module(self) -> str:
         return "app:app"
 
+    def supports(self, python_version: str) -> bool:
+        return not self.python or SpecifierSet(self.python).contains(python_version)
+
 
 _TOP_KEYS = {"description", "mirrors", "requirements", "python", "load", "request"}
 _LOAD_KEYS = set(Load.__dataclass_fields__)
@@ -113,6 +118,11 @@ def load(folder: Path) -> Scenario:
     for key in data:
         if key not in _TOP_KEYS:
             raise fail(key, f"is not known (known keys: {', '.join(sorted(_TOP_KEYS))})")
+    python = data.get("python", "")
+    try:
+        SpecifierSet(str(python))
+    except InvalidSpecifier:
+        raise fail("python", "must be a version specifier such as \">=3.7\"") from None
     requirements = data.get("requirements", [])
     if not isinstance(requirements, list) or not all(isinstance(r, str) for r in requirements):
         raise fail("requirements", "must be a list of requirement strings")
@@ -156,7 +166,7 @@ def load(folder: Path) -> Scenario:
         path=folder,
         description=str(data.get("description", "")),
         requirements=tuple(requirements),
-        python=str(data.get("python", "")),
+        python=str(python),
         load=load_,
         requests=requests,
         mirrors=str(data.get("mirrors", "")),
