@@ -91,7 +91,8 @@ def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
         out.append("Skipped: " + ", ".join(f"{v} ({why})" for v, why in py.skipped))
         out.append("")
     out += [
-        "| version | verdict | growth KiB/1k req | requests | RSS MiB start → end | threads | s |",
+        "| version | verdict | signal: growth KiB/1k req, held MiB, or fds/1k req | requests "
+        "| RSS MiB start → end | threads | s |",
         "|---|---|---|---|---|---|---|",
     ]
     order = {v: i for i, v in enumerate(py.versions)}

@@ -468,6 +468,9 @@ def describe(t: TrialResult | None) -> str:
     if t.verdict is Verdict.ERROR or a is None or a.growth_kib_per_1k is None:
         return f"{t.verdict.value} ({t.reason})"
     half = a.interval_half_width or 0.0
+    if a.signal is Signal.HELD:
+        return (f"{t.verdict.value} ({a.growth_kib_per_1k:+.1f} MiB held vs reference, "
+                f"{a.low:+.1f}..{a.high:+.1f})")
     unit = "descriptors/1k requests" if a.signal is Signal.FDS else "KiB/1k requests"
     return f"{t.verdict.value} ({a.growth_kib_per_1k:+.1f} ± {half:.1f} {unit})"
 
