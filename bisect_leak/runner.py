@@ -375,11 +375,13 @@ class _Prober:
         reference = self.py.versions[-1] if self.plan.fixed else self.py.versions[0]
         if self.plan.checks:
             reference = self.py.versions[0]
-        if version == reference:
+        if version == reference:  # the baseline the others are held against
             a = classify.classify_held(result.samples, result.samples,
                                        warmup=self.settings.load.warmup,
                                        threshold_mib=self.settings.threshold / 1024)
-            result.assessment = replace(a, reason=f"the reference for held memory: {a.reason}")
+            result.assessment = replace(
+                a, verdict=Verdict.STABLE, growth_kib_per_1k=0.0,
+                reason="the reference for held memory (the good bound, or the first --check)")
         else:
             ref = self.probe(reference)
             if ref.verdict is Verdict.ERROR:
