@@ -1,0 +1,68 @@
+"""Real leak reports, reproduced against the real index (issue #3's cases).
+
+Measured here (2 cores): uvicorn[standard] 0.14.0 with uvloop 0.15.2 on Python 3.8 never
+closed ~660-790 of every 1,000 connect-and-close clients (descriptors rising, RSS +37 MiB at
+6k); 0.13.4 and 0.17.1+ stay flat (0.17.1's #1332 "ensure connection is closed" already
+fixed it; 0.17.2 reverted that and fixed it another way). FastAPI 0.109.2 under the
+yield-dependency-error scenario holds ~19 MiB more than 0.110.0 (swinging, not rising: the
+cycle collector frees it late), so the held signal finds the fix where a slope may not.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bisect_leak import interpreters
+
+pytestmark = pytest.mark.index
+
+
+def python(minor: str) -> str:
+    found = [i for i in interpreters.discover() if i.minor == minor]
+    if not found:
+        pytest.skip(f"no Python {minor} on this machine")
+    return found[0].version
+
+
+def run(args: list[str], tmp_path) -> tuple[subprocess.CompletedProcess, dict]:
+    out = tmp_path / "out.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bisect_leak", *args, "--cache-dir", str(tmp_path / "c"),
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+    )
+    assert out.exists(), proc.stdout + proc.stderr
+    return proc, json.loads(out.read_text())
+
+
+def test_uvicorn_1226_descriptors_pile_up_in_0140_only(tmp_path):
+    proc, data = run(["--package", "uvicorn[standard]", "--check", "0.13.4", "--check",
+                      "0.14.0", "--with", "uvloop==0.15.2", "--python", python("3.8"),
+                      "--scenario", "tcp-ping", "--metric", "fds", "--concurrency", "32"],
+                     tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    trials = {t["version"]: t for t in data["trials"]}
+    for t in trials.values():
+        assert any(p.startswith("httptools==") for p in t["freeze"])  # the extra came along
+        assert "uvloop==0.15.2" in t["freeze"]
+    assert trials["0.13.4"]["verdict"] == "stable"
+    assert trials["0.14.0"]["verdict"] == "leaking"
+    assert trials["0.14.0"]["signal"] == "fds"
+    assert trials["0.14.0"]["growth_kib_per_1k"] > 300  # descriptors per 1k clients
+    assert "overrides" in data and data["overrides"][0] == "uvicorn[standard]==0.14.0"
+
+
+def test_fastapi_11191_held_memory_finds_the_fix(tmp_path):
+    proc, data = run(["--fixed", "--bad", "0.109.2", "--good", "0.110.0", "--python",
+                      python("3.11"), "--scenario", "yield-dependency-error",
+                      "--metric", "held"], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (data["last_leaking"], data["first_fixed"]) == ("0.109.2", "0.110.0")
+    bad = next(t for t in data["trials"] if t["version"] == "0.109.2")
+    assert bad["signal"] == "held" and bad["growth_kib_per_1k"] > 5  # MiB held
+    assert bad["load"]["server_errors"] > 0 and bad["load"]["ok"] == 0  # every request a 500
+    assert set(data["resolved_as_of"]) == {"0.109.2", "0.110.0"}
