@@ -71,46 +71,16 @@ def classify_growth(
     threshold: float = DEFAULT_THRESHOLD_KIB,
     final: bool = False,
 ) -> Assessment:
-    """Leaking / stable / inconclusive from the slope after warm-up.
+    """Leaking / stable / inconclusive from the memory slope after warm-up.
 
     ``final`` says no more requests will come: an undecided series is then inconclusive
     without asking for more.
     """
-    if threshold <= 0:
-        raise ValueError("threshold must be positive")
     post = [s for s in samples if s.requests >= warmup]
-    if len(post) < MIN_SAMPLES:
-        return Assessment(
-            Verdict.INCONCLUSIVE, Signal.GROWTH, None, None, None, None,
-            f"only {len(post)} samples after warm-up (need {MIN_SAMPLES})",
-            more_would_help=not final,
-        )
-    figure, mem = memory_figure(post)
-    xs = [s.requests / 1000 for s in post]
-    whole = theil_sen(xs, mem)
-    late_start = min(len(post) // 2, len(post) - MIN_LATE)
-    late = theil_sen(xs[late_start:], mem[late_start:])
-    span = f"{post[0].requests:,}–{post[-1].requests:,} requests"
-    described = (
-        f"{figure} {whole.value:+.1f} KiB/1k requests over {span} "
-        f"(late half {late.value:+.1f}, interval {late.low:+.1f}..{late.high:+.1f})"
-    )
-
-    def result(verdict: Verdict, why: str, more: bool = False) -> Assessment:
-        return Assessment(
-            verdict, Signal.GROWTH, whole.value, whole.low, whole.high, late.value,
-            f"{why}: {described}", more_would_help=more,
-        )
-
-    if late.low > threshold and whole.low > threshold:
-        return result(Verdict.LEAKING, f"keeps growing above {threshold:g} KiB/1k")
-    if late.high < threshold:
-        if whole.value > threshold:
-            return result(Verdict.STABLE, "filled, then flat in the late half")
-        return result(Verdict.STABLE, f"flat below {threshold:g} KiB/1k")
-    if final:
-        return result(Verdict.INCONCLUSIVE, f"undecided against {threshold:g} KiB/1k")
-    return result(Verdict.INCONCLUSIVE, "undecided so far", more=True)
+    figure, mem = memory_figure(post) if post else ("RSS", [])
+    return _classify_slope(post, mem, Signal.GROWTH, threshold, final, what=figure,
+                           unit="KiB/1k", phrases=("keeps growing above", "flat below"),
+                           rate="KiB/1k requests")
 
 
 def classify_fds(
@@ -121,38 +91,61 @@ def classify_fds(
     final: bool = False,
 ) -> Assessment:
     """Open descriptors still rising after warm-up (connections the server never closes)."""
+    post = [s for s in samples if s.requests >= warmup]
+    return _classify_slope(post, [float(s.fds) for s in post], Signal.FDS, threshold, final,
+                           what="descriptors", unit="/1k",
+                           phrases=("descriptors keep rising above", "descriptors flat below"),
+                           rate="per 1k requests")
+
+
+def _classify_slope(
+    post: Sequence[Sample],
+    values: Sequence[float],
+    signal: Signal,
+    threshold: float,
+    final: bool,
+    *,
+    what: str,
+    unit: str,
+    phrases: tuple[str, str],
+    rate: str,
+) -> Assessment:
+    """The rule both slope signals share: the whole run and its late half, against a bar."""
     if threshold <= 0:
         raise ValueError("threshold must be positive")
-    post = [s for s in samples if s.requests >= warmup]
     if len(post) < MIN_SAMPLES:
         return Assessment(
-            Verdict.INCONCLUSIVE, Signal.FDS, None, None, None, None,
+            Verdict.INCONCLUSIVE, signal, None, None, None, None,
             f"only {len(post)} samples after warm-up (need {MIN_SAMPLES})",
             more_would_help=not final,
         )
     xs = [s.requests / 1000 for s in post]
-    fds = [float(s.fds) for s in post]
-    whole = theil_sen(xs, fds)
+    whole = theil_sen(xs, values)
     late_start = min(len(post) // 2, len(post) - MIN_LATE)
-    late = theil_sen(xs[late_start:], fds[late_start:])
+    late = theil_sen(xs[late_start:], values[late_start:])
+    span = f"{post[0].requests:,}–{post[-1].requests:,} requests"
     described = (
-        f"descriptors {post[0].fds}→{post[-1].fds}, {whole.value:+.1f} per 1k requests "
-        f"(late half {late.value:+.1f})"
+        f"{what} {whole.value:+.1f} {rate} over {span} "
+        f"(late half {late.value:+.1f}, interval {late.low:+.1f}..{late.high:+.1f})"
     )
 
     def result(verdict: Verdict, why: str, more: bool = False) -> Assessment:
         return Assessment(
-            verdict, Signal.FDS, whole.value, whole.low, whole.high, late.value,
+            verdict, signal, whole.value, whole.low, whole.high, late.value,
             f"{why}: {described}", more_would_help=more,
         )
 
+    bar = f"{threshold:g}{unit}" if unit.startswith("/") else f"{threshold:g} {unit}"
+    rising, flat = phrases
     if late.low > threshold and whole.low > threshold:
-        return result(Verdict.LEAKING, f"descriptors keep rising above {threshold:g}/1k")
+        return result(Verdict.LEAKING, f"{rising} {bar}")
     if late.high < threshold:
-        return result(Verdict.STABLE, f"descriptors flat below {threshold:g}/1k")
+        if whole.value > threshold:
+            return result(Verdict.STABLE, "filled, then flat in the late half")
+        return result(Verdict.STABLE, f"{flat} {bar}")
     if final:
-        return result(Verdict.INCONCLUSIVE, "descriptors undecided")
-    return result(Verdict.INCONCLUSIVE, "descriptors undecided so far", more=True)
+        return result(Verdict.INCONCLUSIVE, f"undecided against {bar}")
+    return result(Verdict.INCONCLUSIVE, "undecided so far", more=True)
 
 
 def classify_held(
