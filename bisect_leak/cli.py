@@ -128,3 +128,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail(ExitCode.INTERRUPTED, "interrupted")
     except KeyboardInterrupt:
         _fail(ExitCode.INTERRUPTED, "interrupted")
+    except Exception as exc:  # a bug of ours: never exit 1 ("no answer") for it
+        import traceback
+
+        traceback.print_exc()
+        _fail(ExitCode.INFRASTRUCTURE, f"internal error: {type(exc).__name__}: {exc} "
+              "(a bug in bisect-leak: please report it with the traceback above)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from bisect_leak import processes
 from bisect_leak.cache import Store
 from bisect_leak.envs import EnvBuildError, EnvSpec
 
@@ -28,7 +29,7 @@ class Prefetcher:
     def _build(self, spec: EnvSpec) -> bool:
         try:
             self.store.env(spec, nice=NICE)
-        except (EnvBuildError, OSError):
+        except (EnvBuildError, OSError, processes.Stopping):
             return False
         return True
 
@@ -38,5 +39,7 @@ class Prefetcher:
     def __enter__(self) -> Prefetcher:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:  # interrupted or failed: stop the build we may be waiting on
+            processes.interrupt()
         self.close()

@@ -12,14 +12,41 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 # Every group this process started and has not yet reaped: stopped again at exit, so an
 # interrupt anywhere leaves none behind.
 _LIVE: dict[int, ProcessGroup] = {}
+# Set on an interrupt: a thread that starts a process after it stops that process at once.
+stopping = threading.Event()
+
+
+class Stopping(Exception):
+    """A process was started while the run was being interrupted; it has been stopped."""
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a child starts and is registered, then deliver them:
+    a Ctrl-C inside ``Popen`` would otherwise leave a started child nobody knows of."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in received:
+            signal.raise_signal(sig)
 
 
 @dataclass(frozen=True)
@@ -92,18 +119,22 @@ class ProcessGroup:
         stdout=None,
         stderr=None,
     ) -> ProcessGroup:
-        popen = subprocess.Popen(
-            list(argv),
-            env=dict(env) if env is not None else None,
-            cwd=str(cwd) if cwd else None,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if capture else stdout,
-            stderr=subprocess.PIPE if capture else stderr,
-            text=True if capture else None,
-            start_new_session=True,
-        )
-        group = cls(popen)
-        _LIVE[group.pgid] = group
+        with _signals_held():
+            popen = subprocess.Popen(
+                list(argv),
+                env=dict(env) if env is not None else None,
+                cwd=str(cwd) if cwd else None,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if capture else stdout,
+                stderr=subprocess.PIPE if capture else stderr,
+                text=True if capture else None,
+                start_new_session=True,
+            )
+            group = cls(popen)
+            _LIVE[group.pgid] = group
+        if stopping.is_set():
+            group.stop(deadline=2.0)
+            raise Stopping(f"not starting {argv[0]}: the run is being interrupted")
         return group
 
     @property
@@ -150,6 +181,12 @@ class ProcessGroup:
         except PermissionError:  # pragma: no cover
             return True
         return True
+
+
+def interrupt(deadline: float = 5.0) -> int:
+    """The run is being interrupted: no new process survives, every one running stops."""
+    stopping.set()
+    return stop_all(deadline)
 
 
 def stop_all(deadline: float = 5.0) -> int:

@@ -133,10 +133,11 @@ def execute(
     """Validate, resolve, measure, search. Interrupts end it with exit 130 and what was done."""
     started = time.monotonic()
     outcome = Outcome(plan=plan)
+    processes.stopping.clear()
     try:
         _execute(plan, reporter, fetch, outcome)
     except KeyboardInterrupt:
-        stopped = processes.stop_all()
+        stopped = processes.interrupt()
         outcome.interrupted = True
         outcome.exit_code = ExitCode.INTERRUPTED
         reporter.info(f"interrupted: {sum(len(r.trials) for r in outcome.results)} trial(s) "

@@ -71,13 +71,16 @@ class Server:
         """Start and wait until it answers HTTP; ServerError with its stderr otherwise."""
         self.port = free_port()
         with open(self.stderr_path, "wb") as err:
-            self.group = ProcessGroup.start(
-                self.argv(),
-                env=server_env(self.extra_env),
-                cwd=self.app_dir,
-                stdout=err,
-                stderr=err,
-            )
+            try:
+                self.group = ProcessGroup.start(
+                    self.argv(),
+                    env=server_env(self.extra_env),
+                    cwd=self.app_dir,
+                    stdout=err,
+                    stderr=err,
+                )
+            except OSError as exc:
+                raise ServerError(f"cannot start {self.python}: {exc.strerror}") from None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.group.alive():

@@ -7,6 +7,7 @@ Every CLI run is a subprocess (``python -m bisect_leak``) on the toy wheelhouse 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -40,7 +41,6 @@ def cli_env(uv_cache_dir: Path) -> dict[str, str]:
     """The environment of every CLI subprocess: our own uv cache, nothing else changed."""
     env = dict(os.environ)
     env["UV_CACHE_DIR"] = str(uv_cache_dir)
-    env.pop("PYTHONPATH", None)
     return env
 
 
@@ -92,7 +92,7 @@ def leftover_processes(mark: str) -> list[psutil.Process]:
                 cwd = proc.cwd()
             except (psutil.AccessDenied, psutil.ZombieProcess):
                 cwd = ""
-            if mark in cmdline or cwd.startswith(mark):
+            if mark in cmdline or os.path.join(cwd, "").startswith(mark):
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
@@ -112,10 +112,8 @@ def wait_for_no_leftovers(mark: str, grace: float = 3.0) -> list[psutil.Process]
 def kill_processes(procs: Sequence[psutil.Process]) -> None:
     """Clean up after a failed test: only processes this test session started, by pid."""
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.Error):
             proc.kill()
-        except psutil.Error:
-            pass
     psutil.wait_procs(list(procs), timeout=5)
 
 
@@ -187,7 +185,8 @@ def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def session_mark(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.getbasetemp().resolve())
+    # with the trailing separator: .../pytest-2/ must not match another session's .../pytest-26
+    return os.path.join(str(tmp_path_factory.getbasetemp().resolve()), "")
 
 
 @pytest.fixture(scope="session")

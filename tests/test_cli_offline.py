@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,12 +219,62 @@ def test_two_runs_at_once_share_the_cache(cli, tmp_path):
         data = json.loads(out.read_text())
         assert (data["last_good"], data["first_bad"]) == (TOY_LAST_GOOD, TOY_FIRST_BAD), text
         datas.append(data)
-    probed = {t["version"] for data in datas for t in data["trials"]}
-    assert len(env_folders(cache)) == len(probed), sorted(p.name for p in env_folders(cache))
-    builds = sum((tmp_path / f"{name}.err").read_text().count("building env: ")
-                 for name, _, _ in runs)
-    assert builds == len(probed), "every env is built once across both runs"
+    # Both runs used one env per version: same key for the same version, one folder per key.
+    keys: dict[str, set[str]] = {}
+    for data in datas:
+        for t in data["trials"]:
+            keys.setdefault(t["version"], set()).add(t["env"]["key"])
+    assert all(len(k) == 1 for k in keys.values()), keys
+    folders = {p.name for p in env_folders(cache)}
+    assert {k for ks in keys.values() for k in ks} <= folders
+    # Envs may also be built ahead for versions the search might have needed, never more
+    # than one per version in range.
+    assert len(folders) <= len(datas[0]["versions"]), sorted(folders)
+    # No env was built twice: across both runs, at most one "building env" line per version
+    # (the other run waits for the lock, then finds it built).
+    errs = "".join((tmp_path / f"{name}.err").read_text() for name, _, _ in runs)
+    for version in datas[0]["versions"]:
+        builds = errs.count(f"building env: leakytoy {version} on")
+        assert builds <= 1, f"{version} built {builds} times:\n{errs}"
+    # The index agrees with the folders.
+    listed = cli.run(["cache", "--cache-dir", str(cache)], cwd=tmp_path)
+    assert listed.returncode == 0, describe_run(listed)
+    listed_keys = {line.split()[1] for line in listed.stdout.splitlines()
+                   if line.startswith("env ")}
+    assert listed_keys == folders, listed.stdout
     assert temp_dirs(cache) == []
+
+
+UV_BINARY_RACE = """
+import threading
+from bisect_leak import envs
+barrier = threading.Barrier(8)
+errors = []
+def find():
+    barrier.wait()
+    try:
+        envs.uv_binary()
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=find) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(errors), errors[:1])
+"""
+
+
+def test_uv_binary_is_safe_from_several_threads(tmp_path):
+    """The runner builds envs from two threads: finding uv must not race (fresh processes)."""
+    failures = []
+    for _ in range(20):
+        proc = subprocess.run([sys.executable, "-c", UV_BINARY_RACE], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        if not proc.stdout.startswith("0 "):
+            failures.append(proc.stdout.strip())
+    assert not failures, failures
 
 
 def test_cache_command_lists_and_cleans(cli, tmp_path):
