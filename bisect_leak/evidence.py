@@ -21,8 +21,18 @@ def answer_pair(py: PythonOutcome) -> tuple[TrialResult, TrialResult] | None:
     return py.trials[s.last_old], py.trials[s.first_new]
 
 
-def freeze_changes(py: PythonOutcome) -> list[freeze.Change]:
+def compared_pair(py: PythonOutcome) -> tuple[TrialResult, TrialResult] | None:
+    """The two envs worth comparing: the answer's pair, or the first and last --check."""
     pair = answer_pair(py)
+    if pair is None and py.search is None and len(py.trials) >= 2:
+        trials = list(py.trials.values())
+        if trials[0].freeze and trials[-1].freeze:
+            pair = (trials[0], trials[-1])
+    return pair
+
+
+def freeze_changes(py: PythonOutcome) -> list[freeze.Change]:
+    pair = compared_pair(py)
     if pair is None:
         return []
     return freeze.diff(pair[0].freeze, pair[1].freeze)
@@ -82,7 +92,8 @@ def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
     out += ["Reproduce with:", "", "```", outcome.reproduce(py), "```", ""]
     changes = freeze_changes(py)
     if changes:
-        out.append("**What changed between the two envs:** "
+        a, b = compared_pair(py)  # type: ignore[misc]
+        out.append(f"**What changed between the envs of {a.version} and {b.version}:** "
                    + ", ".join(f"`{c}`" for c in changes))
         out.append("")
     if py.culprit_message:

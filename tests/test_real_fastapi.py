@@ -40,7 +40,8 @@ def run(args: list[str], tmp_path, timeout: float = 900):
 
 def test_check_0682_and_0690_records_the_starlette_move(python37, tmp_path):
     proc, data = run(["--check", "0.68.2", "--check", "0.69.0", "--python", python37,
-                      "--requests", "10000"], tmp_path)
+                      "--requests", "10000", "--report", str(tmp_path / "result.md")],
+                     tmp_path)
     trials = {t["version"]: t for t in data["trials"]}
     assert set(trials) == {"0.68.2", "0.69.0"}
     assert all(t["verdict"] in VERDICTS for t in trials.values())
@@ -51,6 +52,11 @@ def test_check_0682_and_0690_records_the_starlette_move(python37, tmp_path):
     # Nothing of bisect-leak's own is in the env under test.
     assert not any(p.lower().startswith(("bisect-leak", "bisect_leak", "psutil", "httpx"))
                    for t in trials.values() for p in t["freeze"])
+    diff = data["freeze_diff"]
+    assert {"name": "starlette", "before": "0.14.2", "after": "0.15.0"} in diff
+    assert any(c["name"] == "anyio" and c["before"] is None for c in diff)
+    report = (tmp_path / "result.md").read_text()
+    assert "`starlette 0.14.2 → 0.15.0`" in report and "anyio" in report
     errors = [t for t in trials.values() if t["verdict"] == "error"]
     assert proc.returncode == (3 if errors else 0), proc.stdout + proc.stderr
     assert data["python"] == python37
