@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 
 from bisect_leak import __version__, freeze
-from bisect_leak.runner import Outcome, PythonOutcome
+from bisect_leak.outcome import Outcome, PythonOutcome
 from bisect_leak.search import SearchStatus
 from bisect_leak.trial import TrialResult
 

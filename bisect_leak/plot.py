@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bisect_leak.classify import memory_figure
-from bisect_leak.runner import Outcome, PythonOutcome
+from bisect_leak.outcome import Outcome, PythonOutcome
 
 INSTALL_HINT = "pip install 'bisect-leak[plot]'"
 

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from bisect_leak.errors import ExitCode
 from bisect_leak.evidence import freeze_changes
-from bisect_leak.runner import Outcome, PythonOutcome, describe
+from bisect_leak.outcome import Outcome, PythonOutcome, describe
 from bisect_leak.search import SearchStatus
 from bisect_leak.trial import TrialResult
 from bisect_leak.verdict import Verdict

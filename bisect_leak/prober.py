@@ -1,0 +1,172 @@
+"""Measuring versions on one Python: the env spec of each, through the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from bisect_leak import classify, releases, trial
+from bisect_leak import scenario as scenarios
+from bisect_leak.cache import Store
+from bisect_leak.envs import EnvBuildError, EnvSpec
+from bisect_leak.outcome import PythonOutcome, Reporter
+from bisect_leak.plan import Plan, Resolve
+from bisect_leak.trial import Settings, TrialResult
+from bisect_leak.verdict import Signal, Verdict
+
+RESOLVE_MARGIN = timedelta(days=1)  # a release's own dependencies often ship the same day
+
+
+class Prober:
+    """Measures versions on one Python, through the cache."""
+
+    def __init__(self, plan: Plan, scenario: scenarios.Scenario, settings: Settings,
+                 store: Store, reporter: Reporter, py: PythonOutcome,
+                 selection: releases.Selection):
+        self.plan: Plan = plan
+        self.scenario: scenarios.Scenario = scenario
+        self.settings: Settings = settings
+        self.store: Store = store
+        self.reporter: Reporter = reporter
+        self.py: PythonOutcome = py
+        self.selection: releases.Selection = selection
+
+    def spec(self, version: str) -> EnvSpec:
+        plan, name = self.plan, canonicalize_name(self.plan.name)
+        pin = f"{plan.name}{plan.extras}=={version}"
+        reqs = [pin]
+        pinned = {canonicalize_name(requirement_name(p)) for p in plan.withs} | {name}
+        reqs += [r for r in self.scenario.requirements
+                 if canonicalize_name(requirement_name(r)) not in pinned]  # --with replaces these
+        reqs += [p for p in plan.withs if canonicalize_name(requirement_name(p)) != name]
+        if not any(canonicalize_name(requirement_name(r)) == "uvicorn" for r in reqs):
+            reqs.append("uvicorn")
+        overrides = (pin, *plan.withs)  # with the extras: an override replaces the requirement
+        exclude_newer = None
+        if plan.resolve is Resolve.RELEASE_DATE:
+            uploaded = self.selection.release(version).uploaded
+            if uploaded is not None:
+                exclude_newer = (uploaded + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return EnvSpec(
+            python=str(self.py.interpreter.path),
+            python_version=self.py.interpreter.version,
+            requirements=tuple(reqs),
+            overrides=overrides,
+            index_url=plan.index_url,
+            find_links=str(plan.find_links.resolve()) if plan.find_links else None,
+            no_index=plan.no_index,
+            exclude_newer=exclude_newer,
+            exempt=tuple(sorted({canonicalize_name(requirement_name(p)) for p in plan.withs
+                                 if is_exact_pin(p)})) if exclude_newer else (),
+        )
+
+    def result_key(self, spec: EnvSpec) -> str:
+        blob = json.dumps({"env": spec.key, "scenario": self.scenario.digest,
+                           "settings": self.settings.key_fields()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    def needs_env(self, version: str) -> bool:
+        """True unless the version's trial is already known (measured or cached)."""
+        if version in self.py.trials:
+            return False
+        return self.store.result(self.result_key(self.spec(version))) is None
+
+    def probe_with(self, version: str, pin: str) -> TrialResult:
+        """``version`` with one more pin forced over everything (a hybrid env)."""
+        base = self.spec(version)
+        spec = replace(base, requirements=(*base.requirements, pin),
+                       overrides=(*base.overrides, pin))
+        label = f"{self.plan.name} {version} with {pin} on Python {self.py.interpreter.version}"
+        result = self._cached_or_measured(f"{version} with {pin}", spec, label)
+        self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
+    def probe(self, version: str) -> TrialResult:
+        if version in self.py.trials:
+            return self.py.trials[version]
+        spec = self.spec(version)
+        if spec.exclude_newer:
+            self.py.resolved_as_of[version] = spec.exclude_newer
+        self.py.overrides = list(spec.overrides)
+        label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
+        result = self._cached_or_measured(version, spec, label)
+        if self.settings.metric is Signal.HELD and result.verdict is not Verdict.ERROR:
+            result = self._judge_held(version, result)
+        self.py.trials[version] = result
+        self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
+    def _cached_or_measured(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
+        """The trial from the results cache, or measured and cached (errors are not kept:
+        the next run tries again)."""
+        key = self.result_key(spec)
+        cached = self.store.result(key)
+        if cached is not None:
+            result = TrialResult.from_dict(cached)
+            result.from_cache = True
+            return result
+        began = time.monotonic()
+        result = self._measure(version, spec, label)
+        result.phases["total"] = time.monotonic() - began
+        if result.verdict is not Verdict.ERROR:
+            self.store.put_result(key, spec.key, f"{label}, {self.scenario.name}",
+                                  result.to_dict())
+        return result
+
+    def _judge_held(self, version: str, result: TrialResult) -> TrialResult:
+        """Held memory against the good bound's run (which is stable by definition)."""
+        reference = self.py.versions[-1] if self.plan.fixed else self.py.versions[0]
+        if self.plan.checks:
+            reference = self.py.versions[0]
+        if version == reference:  # the baseline the others are held against
+            a = classify.classify_held(result.samples, result.samples,
+                                       warmup=self.settings.load.warmup,
+                                       threshold_mib=self.settings.threshold / 1024)
+            result.assessment = replace(
+                a, verdict=Verdict.STABLE, growth_kib_per_1k=0.0,
+                reason="the reference for held memory (the good bound, or the first --check)")
+        else:
+            ref = self.probe(reference)
+            if ref.verdict is Verdict.ERROR:
+                result.assessment = None
+                result.verdict = Verdict.INCONCLUSIVE
+                result.error = ""
+                return result
+            result.assessment = classify.classify_held(
+                result.samples, ref.samples, warmup=self.settings.load.warmup,
+                threshold_mib=self.settings.threshold / 1024)
+        result.verdict = result.assessment.verdict
+        return result
+
+    def _measure(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
+        progress = self.reporter.progress
+        began = time.monotonic()
+        try:
+            env = self.store.env(
+                spec,
+                on_build=lambda: progress(f"building env: {label}"),
+                on_wait=lambda: progress(f"waiting for another run building {label}"),
+            )
+        except EnvBuildError as exc:
+            return TrialResult(version=version, verdict=Verdict.ERROR,
+                               error=f"env build failed: {exc}", stderr_tail=exc.tail)
+        env_seconds = time.monotonic() - began
+        progress(f"measuring {label} under {self.scenario.name!r}")
+        result = trial.run(env, version, self.scenario, self.settings, progress=progress)
+        result.phases["env"] = env_seconds  # building, or waiting for a prefetch, or 0 if cached
+        return result
+
+
+def is_exact_pin(requirement: str) -> bool:
+    """``name==1.2``: a pin the user wants whatever the release date."""
+    return any(spec.operator in ("==", "===") for spec in Requirement(requirement).specifier)
+
+
+def requirement_name(requirement: str) -> str:
+    return Requirement(requirement).name
