@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 
 from bisect_leak import __version__, freeze
@@ -133,10 +134,18 @@ def _what_grows(py: PythonOutcome, trials: list[TrialResult]) -> list[str]:
            "(gc-collected object counts by type; tracemalloc sites):", ""]
     for t in inspected:
         types = ", ".join(f"`{n}` +{d:,}" for n, d, _ in t.inspect["types"][:8]) or "nothing"
-        sites = ", ".join(f"`{site.split('site-packages/')[-1]}` +{size / 1024:,.0f} KiB"
+        sites = ", ".join(f"`{short_site(site)}` +{size / 1024:,.0f} KiB"
                           for site, size, _ in t.inspect.get("sites", [])[:5]) or "none"
         out += [f"- {t.version} ({t.verdict.value}): types {types}; sites {sites}"]
     return out + [""]
+
+
+def short_site(site: str) -> str:
+    """``/…/site-packages/pkg/mod.py:12`` → ``pkg/mod.py:12``; the stdlib as ``stdlib: …``."""
+    if "site-packages/" in site:
+        return site.split("site-packages/")[-1]
+    match = re.search(r"/lib/python3\.\d+/(.*)$", site)
+    return f"stdlib: {match.group(1)}" if match else site
 
 
 def write_markdown(outcome: Outcome, path: Path) -> list[Path]:
