@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -211,7 +210,3 @@ def nearest(releases: list[Release], target: Version) -> str:
     above = [r for r in releases if r.version > target]
     names = [str(r) for r in below[-2:]] + [str(r) for r in above[:2]]
     return ", ".join(names) or "none"
-
-
-def is_valid_project_name(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name))

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from bisect_leak.errors import ExitCode
 from bisect_leak.evidence import freeze_changes
 from bisect_leak.outcome import Outcome, PythonOutcome, describe
 from bisect_leak.search import SearchStatus
@@ -176,7 +175,3 @@ def write_json(outcome: Outcome, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(to_json(outcome), indent=1) + "\n")
     tmp.replace(path)
-
-
-def exit_word(code: ExitCode) -> str:
-    return code.name.lower().replace("_", " ")
