@@ -64,6 +64,9 @@ def _on_sigterm(signum, frame) -> None:
               help="Write a Markdown report.")
 @click.option("--inspect", is_flag=True, help="Report which object types and sites grow.")
 @click.option("--culprit", is_flag=True, help="Find which changed dependency carries the leak.")
+@click.option("--confirm", type=int, default=1, show_default=True, metavar="N",
+              help="After the search, measure the last good and first bad N more times afresh; "
+                   "the answer stands only if every run agrees.")
 @click.version_option(__version__, prog_name="bisect-leak")
 def command(list_scenarios: bool, pythons: tuple[str, ...], metric: str, resolve: str,
             **options) -> None:

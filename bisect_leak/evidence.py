@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 from bisect_leak import __version__, freeze
+from bisect_leak.classify import memory_figure
 from bisect_leak.outcome import Outcome, PythonOutcome
 from bisect_leak.search import SearchStatus
-from bisect_leak.trial import TrialResult
+from bisect_leak.trial import UNITS, TrialResult
 
 PLOT_MARK = "<!-- plot -->"
 
@@ -45,15 +46,17 @@ def _mib(n: int) -> str:
 
 def trial_row(t: TrialResult) -> str:
     a = t.assessment
-    growth = "–"
+    figure = "–"
     if a is not None and a.growth_kib_per_1k is not None:
-        growth = f"{a.growth_kib_per_1k:+.1f} ± {a.interval_half_width or 0:.1f}"
+        figure = f"{a.growth_kib_per_1k:+.1f} ({a.low:+.1f}..{a.high:+.1f}) {UNITS[a.signal]}"
     first = t.samples[0] if t.samples else None
     last = t.samples[-1] if t.samples else None
-    rss = f"{_mib(first.rss)} → {_mib(last.rss)}" if first and last else "–"
+    name, kib = memory_figure(t.samples) if t.samples else ("", [])
+    memory = f"{name} {kib[0] / 1024:.1f} → {kib[-1] / 1024:.1f}" if kib else "–"
     threads = f"{first.threads} → {last.threads}" if first and last else "–"
-    return (f"| {t.version} | **{t.verdict.value}** | {growth} | {t.requests:,} | {rss} | "
-            f"{threads} | {t.seconds:.1f} |")
+    runs = "".join(f" / {r.verdict.value}" for r in t.runs)
+    return (f"| {t.version} | **{t.verdict.value}**{runs} | {figure} | {t.requests:,} | "
+            f"{memory} | {threads} | {t.seconds:.1f} |")
 
 
 def markdown(outcome: Outcome) -> str:
@@ -103,8 +106,8 @@ def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
         out.append("Skipped: " + ", ".join(f"{v} ({why})" for v, why in py.skipped))
         out.append("")
     out += [
-        "| version | verdict | signal: growth KiB/1k req, held MiB, or fds/1k req | requests "
-        "| RSS MiB start → end | threads | s |",
+        "| version | verdict (then replications) | figure (interval) unit | requests "
+        "| memory MiB start → end | threads | s |",
         "|---|---|---|---|---|---|---|",
     ]
     order = {v: i for i, v in enumerate(py.versions)}

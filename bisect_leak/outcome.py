@@ -73,6 +73,8 @@ class Outcome:
         plan = self.plan
         if py.search and py.search.last_old and py.search.first_new:
             versions = [py.search.last_old, py.search.first_new]
+            if plan.fixed and plan.metric is Signal.HELD:  # the first --check is the reference
+                versions.reverse()
         else:
             versions = list(py.trials)
         argv = ["bisect-leak", "--package", plan.package]
@@ -89,6 +91,8 @@ class Outcome:
             argv += ["--requests", str(plan.requests)]
         if plan.concurrency is not None:
             argv += ["--concurrency", str(plan.concurrency)]
+        if plan.no_cache:
+            argv.append("--no-cache")
         if plan.resolve is Resolve.LATEST:
             argv += ["--resolve", "latest"]
         if plan.index_url:
@@ -107,9 +111,14 @@ def describe(t: TrialResult | None) -> str:
     a = t.assessment
     if t.verdict is Verdict.ERROR or a is None or a.growth_kib_per_1k is None:
         return f"{t.verdict.value} ({t.reason})"
-    half = a.interval_half_width or 0.0
     if a.signal is Signal.HELD:
-        return (f"{t.verdict.value} ({a.growth_kib_per_1k:+.1f} MiB held vs reference, "
-                f"{a.low:+.1f}..{a.high:+.1f})")
+        return (f"{t.verdict.value} ({a.growth_kib_per_1k:+.1f} MiB held, "
+                f"{_span(a.low, a.high)})")
     unit = "descriptors/1k requests" if a.signal is Signal.FDS else "KiB/1k requests"
-    return f"{t.verdict.value} ({a.growth_kib_per_1k:+.1f} ± {half:.1f} {unit})"
+    return f"{t.verdict.value} ({a.growth_kib_per_1k:+.1f} {unit}, {_span(a.low, a.high)})"
+
+
+def _span(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "no interval"
+    return f"interval {low:+.1f}..{high:+.1f}"

@@ -44,6 +44,7 @@ class Plan:
     report_path: Path | None = None
     inspect: bool = False
     culprit: bool = False
+    confirm: int = 1  # times the last good and first bad are measured again after the search
 
     @property
     def requirement(self) -> Requirement:
@@ -86,6 +87,8 @@ class Plan:
         for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
             if value is not None and value < 1:
                 raise BadInput(f"{flag} {value}: give a whole number of at least 1")
+        if self.confirm < 0:
+            raise BadInput(f"--confirm {self.confirm}: give 0 (no replication) or more")
         for pin in self.withs:
             try:
                 Requirement(pin)

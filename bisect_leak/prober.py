@@ -18,7 +18,7 @@ from bisect_leak.envs import EnvBuildError, EnvSpec
 from bisect_leak.outcome import PythonOutcome, Reporter
 from bisect_leak.plan import Plan, Resolve
 from bisect_leak.trial import Settings, TrialResult
-from bisect_leak.verdict import Signal, Verdict
+from bisect_leak.verdict import Assessment, Signal, Verdict
 
 RESOLVE_MARGIN = timedelta(days=1)  # a release's own dependencies often ship the same day
 
@@ -84,6 +84,7 @@ class Prober:
                        overrides=(*base.overrides, pin))
         label = f"{self.plan.name} {version} with {pin} on Python {self.py.interpreter.version}"
         result = self._cached_or_measured(f"{version} with {pin}", spec, label)
+        self._judge_held(None, result)
         self.reporter.trial(result, self.py.interpreter.version)
         return result
 
@@ -96,53 +97,81 @@ class Prober:
         self.py.overrides = list(spec.overrides)
         label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
         result = self._cached_or_measured(version, spec, label)
-        if self.settings.metric is Signal.HELD and result.verdict is not Verdict.ERROR:
-            result = self._judge_held(version, result)
+        self._judge_held(version, result)
         self.py.trials[version] = result
         self.reporter.trial(result, self.py.interpreter.version)
         return result
 
+    def replicate(self, version: str) -> TrialResult:
+        """``version`` measured once more, afresh: a new server and new samples, never read
+        from or written to the results cache. Kept in the first trial's ``runs``."""
+        label = f"{self.plan.name} {version} on Python {self.py.interpreter.version} (again)"
+        began = time.monotonic()
+        result = self._measure(version, self.spec(version), label)
+        result.phases["total"] = time.monotonic() - began
+        self._judge_held(version, result)
+        self.py.trials[version].runs.append(result)
+        self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
+    @property
+    def reference(self) -> str:
+        """The run that held memory is compared with: the good bound, or the first --check."""
+        if self.plan.fixed and not self.plan.checks:
+            return self.py.versions[-1]
+        return self.py.versions[0]
+
     def _cached_or_measured(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
-        """The trial from the results cache, or measured and cached (errors are not kept:
-        the next run tries again)."""
+        """The trial from the results cache, judged again by the current rule, or measured and
+        cached. Errors and trials cut short by the time limit are not kept."""
         key = self.result_key(spec)
         cached = self.store.result(key)
         if cached is not None:
             result = TrialResult.from_dict(cached)
             result.from_cache = True
-            return result
+            if self._rejudge(result):
+                return result
+            self.reporter.info(f"the cached trial of {label} is too short for the current "
+                               "verdict rule: measuring it again")
         began = time.monotonic()
         result = self._measure(version, spec, label)
         result.phases["total"] = time.monotonic() - began
-        if result.verdict is not Verdict.ERROR:
+        if result.verdict is not Verdict.ERROR and not result.cut_short:
             self.store.put_result(key, spec.key, f"{label}, {self.scenario.name}",
                                   result.to_dict())
         return result
 
-    def _judge_held(self, version: str, result: TrialResult) -> TrialResult:
-        """Held memory against the good bound's run (which is stable by definition)."""
-        reference = self.py.versions[-1] if self.plan.fixed else self.py.versions[0]
-        if self.plan.checks:
-            reference = self.py.versions[0]
-        if version == reference:  # the baseline the others are held against
-            a = classify.classify_held(result.samples, result.samples,
-                                       warmup=self.settings.load.warmup,
-                                       threshold_mib=self.settings.threshold / 1024)
-            result.assessment = replace(
-                a, verdict=Verdict.STABLE, growth_kib_per_1k=0.0,
-                reason="the reference for held memory (the good bound, or the first --check)")
+    def _rejudge(self, result: TrialResult) -> bool:
+        """Judge cached samples with today's rule; False when it asks for more requests."""
+        if result.verdict is Verdict.ERROR or self.settings.metric is Signal.HELD:
+            return True
+        load = self.settings.load
+        final = result.requests >= load.warmup + load.max_requests
+        assessment = trial.judge(result.samples, self.settings, final=final)
+        if assessment.more_would_help:
+            return False
+        result.assessment, result.verdict = assessment, assessment.verdict
+        return True
+
+    def _judge_held(self, version: str | None, result: TrialResult) -> None:
+        """Held memory: the reference against its own halves, any other run against the
+        reference's first run (``version`` None: a hybrid, never the reference)."""
+        if self.settings.metric is not Signal.HELD or result.verdict is Verdict.ERROR:
+            return
+        warmup, mib = self.settings.load.warmup, self.settings.threshold / 1024
+        if version == self.reference:
+            result.assessment = classify.classify_reference(result.samples, warmup=warmup,
+                                                            threshold_mib=mib)
         else:
-            ref = self.probe(reference)
+            ref = self.probe(self.reference)
             if ref.verdict is Verdict.ERROR:
-                result.assessment = None
-                result.verdict = Verdict.INCONCLUSIVE
-                result.error = ""
-                return result
-            result.assessment = classify.classify_held(
-                result.samples, ref.samples, warmup=self.settings.load.warmup,
-                threshold_mib=self.settings.threshold / 1024)
+                result.assessment = Assessment(
+                    Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
+                    f"the reference {self.reference} could not be measured: {ref.reason}")
+            else:
+                result.assessment = classify.classify_held(result.samples, ref.samples,
+                                                           warmup=warmup, threshold_mib=mib)
         result.verdict = result.assessment.verdict
-        return result
 
     def _measure(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
         progress = self.reporter.progress

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from bisect_leak.classify import memory_figure
 from bisect_leak.evidence import freeze_changes
 from bisect_leak.outcome import Outcome, PythonOutcome, describe
 from bisect_leak.search import SearchStatus
@@ -73,7 +74,7 @@ class Terminal:
 
 def trial_line(t: TrialResult, python: str) -> str:
     cached = " (cached)" if t.from_cache else ""
-    curve = sparkline([s.rss / 1024 for s in t.samples]) if t.samples else ""
+    curve = sparkline(memory_figure(t.samples)[1]) if t.samples else ""
     line = (f"{t.version:>12}  py{python:<8} {describe(t):<52} "
             f"{t.requests:>8,} req {t.seconds:6.1f} s  {curve}{cached}")
     if t.inspect and "types" in t.inspect:

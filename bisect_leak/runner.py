@@ -10,7 +10,7 @@ from dataclasses import replace
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from bisect_leak import classify, culprit, envs, interpreters, processes, releases
+from bisect_leak import classify, culprit, envs, interpreters, processes, releases, replication
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.errors import BadInput, ExitCode
@@ -111,8 +111,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
         for prober in probes:
             for version in prober.py.versions:
                 prober.probe(version)
-            prober.py.exit_code = (ExitCode.INFRASTRUCTURE if any(
-                t.verdict is Verdict.ERROR for t in prober.py.trials.values()) else ExitCode.ANSWER)
+            prober.py.exit_code = _checks_exit(prober.py)
             prober.py.message = _checks_message(prober.py)
     else:
         old_state, new_state = regression_states(plan.fixed)
@@ -135,13 +134,22 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                     step(prober, search, version)
                 prober.py.search = search.result()
                 prober.py.exit_code, prober.py.message = _answer(plan, scenario, prober.py)
-                if plan.culprit and prober.py.search.found:
+                if prober.py.search.found:
+                    replication.confirm(plan, prober)
+                if plan.culprit and prober.py.exit_code is ExitCode.ANSWER:
                     culprit.find(plan, prober)
-    found = [r for r in outcome.results if r.exit_code is ExitCode.ANSWER]
-    if found and not plan.checks:
-        outcome.exit_code = ExitCode.ANSWER
-    else:
-        outcome.exit_code = max((r.exit_code for r in outcome.results), default=ExitCode.NO_ANSWER)
+    outcome.exit_code = overall_exit(outcome.results)
+
+
+def overall_exit(results: list[PythonOutcome]) -> ExitCode:
+    """0 only when every Python answered; any infrastructure error is 3 unless every Python
+    answered; otherwise 1 (no answer)."""
+    codes = [r.exit_code for r in results]
+    if codes and all(c is ExitCode.ANSWER for c in codes):
+        return ExitCode.ANSWER
+    if ExitCode.INFRASTRUCTURE in codes:
+        return ExitCode.INFRASTRUCTURE
+    return ExitCode.NO_ANSWER
 
 
 def _bounds(plan: Plan) -> tuple[str, str, str, str]:
@@ -232,6 +240,16 @@ def _answer(plan: Plan, scenario, py: PythonOutcome) -> tuple[ExitCode, str]:
         f"narrowed to {s.last_old}..{s.first_new} {where}, but {between} could not be judged; "
         "the change is in one of them"
     )
+
+
+def _checks_exit(py: PythonOutcome) -> ExitCode:
+    """3 if any check hit an error, 1 if any is inconclusive, 0 when all were decided."""
+    verdicts = [t.verdict for t in py.trials.values()]
+    if Verdict.ERROR in verdicts:
+        return ExitCode.INFRASTRUCTURE
+    if all(v.known for v in verdicts):
+        return ExitCode.ANSWER
+    return ExitCode.NO_ANSWER
 
 
 def _checks_message(py: PythonOutcome) -> str:

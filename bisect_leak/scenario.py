@@ -6,12 +6,13 @@ import enum
 import hashlib
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from bisect_leak.classify import Guards
 from bisect_leak.errors import BadInput
 
 if sys.version_info >= (3, 11):
@@ -49,6 +50,16 @@ class Load:
     sample_every: int = 1000
     max_seconds: float = 300.0  # the whole trial's load, warm-up included
     request_timeout: float = 10.0  # one request's deadline: a hung server cannot hang us
+    # The verdict rule's guards, in requests after warm-up (0: scaled from ``requests``):
+    hold: int = 0  # caches cleared at least this often are never called leaking
+    flat: int = 0  # leaks stepping up at least this often are never called stable
+    fill: int = 0  # bounded fills with a time constant up to this are never called leaking
+
+    @property
+    def guards(self) -> Guards:
+        scaled = Guards.for_first_look(self.requests)
+        return replace(scaled, hold=self.hold or scaled.hold, flat=self.flat or scaled.flat,
+                       fill=self.fill or scaled.fill)
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,10 @@ def load(folder: Path) -> Scenario:
         raise fail("load", "needs concurrency, sample_every and requests of at least 1")
     if load_.max_requests < load_.requests:
         raise fail("load.max_requests", "must be at least load.requests")
+    needed = load_.guards.needed(load_.sample_every)
+    if load_.max_requests < needed:
+        raise fail("load.max_requests", f"must be at least {needed:,}: the verdict rule needs "
+                   "that many requests after warm-up to call a version stable or leaking")
     raw_requests = data.get("request", [{"method": "GET", "path": "/"}])
     if not isinstance(raw_requests, list) or not raw_requests:
         raise fail("request", "must be one or more [[request]] tables")

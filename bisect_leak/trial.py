@@ -5,9 +5,10 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bisect_leak import classify, inspector
+from bisect_leak.classify import memory_figure
 from bisect_leak.envs import Env
 from bisect_leak.load import Driver, Round
 from bisect_leak.sampling import Sampler, ServerGone
@@ -58,6 +59,8 @@ class TrialResult:
     from_cache: bool = False
     inspect: dict | None = None  # what grew between warm-up and the end (--inspect)
     phases: dict[str, float] = field(default_factory=dict)  # seconds: start, load, classify
+    cut_short: str = ""  # why the load ended before the rule was done (the time limit)
+    runs: list[TrialResult] = field(default_factory=list)  # measured again afresh (--confirm)
 
     @property
     def reason(self) -> str:
@@ -65,18 +68,27 @@ class TrialResult:
 
     def to_dict(self) -> dict:
         a = self.assessment
+        figure = memory_figure(self.samples)[0] if self.samples else None
         return {
             "version": self.version,
             "verdict": self.verdict.value,
             "signal": a.signal.value if a else None,
-            "growth_kib_per_1k": _round(a.growth_kib_per_1k) if a else None,
-            "interval_kib_per_1k": [_round(a.low), _round(a.high)] if a else None,
+            "value": _round(a.growth_kib_per_1k) if a else None,
+            "interval": [_round(a.low), _round(a.high)] if a else None,
+            "unit": UNITS[a.signal] if a else None,
+            "growth_kib_per_1k": (_round(a.growth_kib_per_1k)
+                                  if a and a.signal is Signal.GROWTH else None),
+            "interval_kib_per_1k": ([_round(a.low), _round(a.high)]
+                                    if a and a.signal is Signal.GROWTH else None),
             "late_kib_per_1k": _round(a.late_kib_per_1k) if a else None,
             "reason": self.reason,
+            "cut_short": self.cut_short,
             "requests": self.requests,
             "warmup": self.warmup,
             "seconds": round(self.seconds, 2),
-            "samples": [[s.requests, s.rss // 1024] for s in self.samples],
+            "memory": figure,  # the memory the verdict reads, as in "samples" (KiB)
+            "samples": [[s.requests, round(kib)] for s, kib in
+                        zip(self.samples, memory_figure(self.samples)[1])] if self.samples else [],
             "series": {
                 "columns": ["requests", "rss", "uss", "threads", "fds", "seconds", "anon"],
                 "rows": [s.as_row() for s in self.samples],
@@ -94,16 +106,16 @@ class TrialResult:
             "from_cache": self.from_cache,
             "inspect": self.inspect,
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "runs": [r.to_dict() for r in self.runs],
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> TrialResult:
         a = None
         if data.get("signal"):
-            low, high = data["interval_kib_per_1k"] or (None, None)
-            reason = data["reason"]
-            a = Assessment(Verdict(data["verdict"]), Signal(data["signal"]),
-                           data["growth_kib_per_1k"], low, high, data["late_kib_per_1k"], reason)
+            low, high = data.get("interval") or (None, None)
+            a = Assessment(Verdict(data["verdict"]), Signal(data["signal"]), data.get("value"),
+                           low, high, data["late_kib_per_1k"], data["reason"])
         load = data.get("load", {})
         verdict = Verdict(data["verdict"])
         return cls(
@@ -125,7 +137,13 @@ class TrialResult:
             build_seconds=data.get("env", {}).get("build_seconds", 0.0),
             inspect=data.get("inspect"),
             phases=data.get("phases", {}),
+            cut_short=data.get("cut_short", ""),
+            runs=[cls.from_dict(r) for r in data.get("runs", ())],
         )
+
+
+UNITS = {Signal.GROWTH: "KiB/1k requests", Signal.FDS: "descriptors/1k requests",
+         Signal.HELD: "MiB held"}
 
 
 def _round(value: float | None) -> float | None:
@@ -133,15 +151,17 @@ def _round(value: float | None) -> float | None:
 
 
 def judge(samples: list[Sample], settings: Settings, *, final: bool) -> Assessment:
-    """The verdict the trial's own samples give (the held metric is judged by the caller)."""
+    """The verdict the trial's own samples give (the held metric is judged by the caller,
+    against a reference run: here it only asks for the first look's samples)."""
+    load = settings.load
     if settings.metric is Signal.FDS:
-        return classify.classify_fds(samples, warmup=settings.load.warmup, final=final)
+        return classify.classify_fds(samples, warmup=load.warmup, guards=load.guards,
+                                     threshold=settings.threshold, final=final)
     if settings.metric is Signal.HELD:
         return Assessment(Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
                           "held memory is judged against the reference run")
-    return classify.classify_growth(
-        samples, warmup=settings.load.warmup, threshold=settings.threshold, final=final
-    )
+    return classify.classify_growth(samples, warmup=load.warmup, guards=load.guards,
+                                    threshold=settings.threshold, final=final)
 
 
 def run(
@@ -220,6 +240,7 @@ def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: Trial
     while served < total:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
+            result.cut_short = _time_limit(load.max_seconds, served)
             break
         chunk = min(load.sample_every, total - served)
         done = driver.run(chunk, remaining)
@@ -257,9 +278,17 @@ def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: Trial
                 result.assessment, result.verdict = assessment, assessment.verdict
                 return
         if done.sent < chunk:  # the deadline cut the round short
+            result.cut_short = _time_limit(load.max_seconds, served)
             break
     assessment = judge(result.samples, settings, final=True)
+    if result.cut_short and assessment.verdict is Verdict.INCONCLUSIVE:
+        assessment = replace(assessment, reason=f"{result.cut_short}: {assessment.reason}")
     result.assessment, result.verdict = assessment, assessment.verdict
+
+
+def _time_limit(seconds: float, served: int) -> str:
+    return (f"the time limit ended the load at {served:,} requests (max_seconds {seconds:g}: "
+            "a slower server needs a larger one)")
 
 
 def _death_reason(message: str, server: Server, result: TrialResult) -> str:
