@@ -47,7 +47,7 @@ python = ">=3.8"
 [load]
 warmup = 100
 requests = 200
-max_requests = 400
+max_requests = 500
 concurrency = 4
 connection = "new-connection"
 sample_every = 50
@@ -89,7 +89,7 @@ def test_valid_scenario_load_settings(tmp_path):
     assert s.python == ">=3.8"
     assert s.app_module == "app:app"
     assert s.load == Load(
-        warmup=100, requests=200, max_requests=400, concurrency=4,
+        warmup=100, requests=200, max_requests=500, concurrency=4,
         connection=Connection.NEW_CONNECTION, sample_every=50, max_seconds=30.0,
     )
     assert isinstance(s.load.max_seconds, float)
@@ -406,3 +406,18 @@ def test_encode_content_length_matches_body(body, method):
         assert lengths == [f"content-length: {len(body)}".encode()]
     else:
         assert lengths == []
+
+
+def test_max_requests_too_small_for_the_rule_names_what_it_needs(tmp_path):
+    # first look 3000: a rise must be held 3000 over 2000, a flat stretch is 5000 (+2 samples)
+    folder = write(tmp_path / "s", "[load]\nrequests = 3000\nmax_requests = 4000\n"
+                                   "sample_every = 100\n")
+    message = load_error(folder)
+    assert "scenario.toml:3: key 'load.max_requests' must be at least 5,200" in message
+
+
+def test_guards_can_be_set_and_default_to_the_first_look(tmp_path):
+    folder = write(tmp_path / "s", "[load]\nrequests = 3000\nmax_requests = 20000\n"
+                                   "hold = 4000\n")
+    guards = scenario.load(folder).load.guards
+    assert (guards.hold, guards.flat, guards.fill, guards.span) == (4000, 5000, 8000, 2000)
