@@ -110,7 +110,9 @@ class Prober:
         result = self._measure(version, self.spec(version), label)
         result.phases["total"] = time.monotonic() - began
         self._judge_held(version, result)
-        self.py.trials[version].runs.append(result)
+        first = self.py.trials[version]
+        result.run = 2 + len(first.runs)
+        first.runs.append(result)
         self.reporter.trial(result, self.py.interpreter.version)
         return result
 

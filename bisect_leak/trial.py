@@ -61,6 +61,7 @@ class TrialResult:
     phases: dict[str, float] = field(default_factory=dict)  # seconds: start, load, classify
     cut_short: str = ""  # why the load ended before the rule was done (the time limit)
     runs: list[TrialResult] = field(default_factory=list)  # measured again afresh (--confirm)
+    run: int = 1  # 2, 3, ...: a replication of the same version
 
     @property
     def reason(self) -> str:
@@ -106,6 +107,7 @@ class TrialResult:
             "from_cache": self.from_cache,
             "inspect": self.inspect,
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "run": self.run,
             "runs": [r.to_dict() for r in self.runs],
         }
 
@@ -139,6 +141,7 @@ class TrialResult:
             phases=data.get("phases", {}),
             cut_short=data.get("cut_short", ""),
             runs=[cls.from_dict(r) for r in data.get("runs", ())],
+            run=data.get("run", 1),
         )
 
 

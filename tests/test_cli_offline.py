@@ -101,13 +101,28 @@ def test_bisection_skips_the_pre_release(cli, bisection):
 
 def test_bisection_prints_one_line_per_trial_and_how_to_reproduce(cli, bisection):
     proc, data = bisection.proc, bisection.data
-    lines = trial_lines(proc.stdout)
+    lines = [m for m in trial_lines(proc.stdout) if "afresh)" not in m.group(0)]
     assert [m["version"] for m in lines] == [t["version"] for t in data["trials"]], proc.stdout
     assert [m["verdict"] for m in lines] == [t["verdict"] for t in data["trials"]]
     assert "reproduce with" in proc.stdout
     reproduce = next(line for line in proc.stdout.splitlines() if "reproduce with" in line)
     assert f"--check {TOY_LAST_GOOD}" in reproduce and f"--check {TOY_FIRST_BAD}" in reproduce
     assert "(cached)" not in proc.stdout  # a fresh cache measures everything
+
+
+def test_the_answer_is_measured_again_afresh_and_kept_in_the_json(cli, bisection):
+    proc, data = bisection.proc, bisection.data
+    again = [m for m in trial_lines(proc.stdout) if "(run 2, afresh)" in m.group(0)]
+    assert [(m["version"], m["verdict"]) for m in again] == [
+        (TOY_LAST_GOOD, "stable"), (TOY_FIRST_BAD, "leaking")]
+    trials = trials_by_version(data)
+    for version, verdict in ((TOY_LAST_GOOD, "stable"), (TOY_FIRST_BAD, "leaking")):
+        runs = trials[version]["runs"]
+        assert [r["verdict"] for r in runs] == [verdict] and runs[0]["run"] == 2
+        assert not runs[0]["from_cache"] and runs[0]["reason"]
+    others = [t for v, t in trials.items() if v not in (TOY_LAST_GOOD, TOY_FIRST_BAD)]
+    assert all(t["runs"] == [] for t in others)
+    assert "replicated: 2 runs of each agree" in proc.stdout
 
 
 def test_bisection_leaves_no_temp_dirs(cli, bisection):
@@ -181,7 +196,7 @@ def test_rerun_answers_from_the_cache_and_no_cache_measures_again(cli, bisection
     assert lines, again.proc.stdout
     for m in lines:
         line = m.group(0)
-        if m["verdict"] in ("stable", "leaking"):
+        if m["verdict"] in ("stable", "leaking") and "afresh)" not in line:
             assert line.endswith("(cached)"), line
     assert any(t["from_cache"] for t in again.data["trials"])
     assert ({t["version"]: t["verdict"] for t in again.data["trials"]}
