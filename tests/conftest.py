@@ -32,6 +32,16 @@ TRIAL_LINE = re.compile(
 CLI_TIMEOUT = 300.0
 
 
+def require(condition: bool, why: str) -> None:
+    """Skip a test whose prerequisite is missing here; on CI (CI=true) fail it instead, so a
+    test that did not run never shows green."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"prerequisite missing on CI: {why}")
+    pytest.skip(why)
+
+
 def trial_lines(stdout: str) -> list[re.Match]:
     """The trial lines a run printed, in order."""
     return [m for m in map(TRIAL_LINE.match, stdout.splitlines()) if m]
@@ -169,7 +179,27 @@ def toy_wheelhouse(tmp_path_factory: pytest.TempPathFactory, base_python: Path) 
     try:
         return toy.fill_wheelhouse(dest, str(base_python))
     except RuntimeError as exc:  # no network for the one pip download
-        pytest.skip(f"cannot build the toy wheelhouse: {exc}")
+        require(False, f"cannot build the toy wheelhouse: {exc}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def toy_only_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy wheels alone, built here: for runs that stop before any env is built."""
+    dest = tmp_path_factory.mktemp("toy-wheels")
+    toy.build_toy_wheels(dest)
+    return dest
+
+
+@pytest.fixture
+def offline_cli(uv_cache: Path, toy_only_wheelhouse: Path, toy_scenario: Path,
+                base_python: Path, session_mark: str) -> Iterator[CLI]:
+    """The CLI on the toy-only wheelhouse (no download): bad input is answered before envs."""
+    runner = CLI(uv_cache, toy_only_wheelhouse, toy_scenario, base_python, session_mark)
+    yield runner
+    left = wait_for_no_leftovers(session_mark)
+    kill_processes(left)
+    assert not left, f"processes left behind: {[p.pid for p in left]}"
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,12 @@ def line_of(text: str, needle: str, occurrence: int = 1) -> int:
 
 
 @pytest.fixture
+def cli(offline_cli: CLI) -> CLI:
+    """Bad input is answered before any env is built: no wheel download needed."""
+    return offline_cli
+
+
+@pytest.fixture
 def cache(tmp_path) -> Path:
     """A cache dir that must not exist after bad input."""
     return tmp_path / "fresh-cache"
@@ -232,7 +238,8 @@ def test_package_with_a_version(cli, tmp_path, cache):
 # -- not bad input -------------------------------------------------------------------------
 
 
-def test_app_that_fails_to_import_is_an_error_verdict(cli, tmp_path):
+def test_app_that_fails_to_import_is_an_error_verdict(cli_runner, tmp_path):
+    cli = cli_runner  # this one builds an env: it needs uvicorn's wheels
     toml = TOML_HEAD + "\n[load]\nwarmup = 100\nrequests = 800\nsample_every = 100\n"
     folder = write_scenario(tmp_path / "broken-app", toml,
                             app='raise ImportError("this app is broken on purpose")\n')

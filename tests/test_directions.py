@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import require
 from toy import TOY_PLATEAU, base_python, fill_wheelhouse, write_toy_scenario
 from toydeps import build_dep_wheels, write_frame_scenario
 
@@ -88,7 +89,7 @@ def test_python_matrix_measures_bounds_on_each_then_bisects(wheelhouse, tmp_path
     pythons = [i for i in interpreters.discover() if i.minor in ("3.11", "3.12")]
     pythons = list({i.minor: i for i in pythons}.values())
     if len(pythons) < 2:
-        pytest.skip("needs Python 3.11 and 3.12")
+        require(False, "needs Python 3.11 and 3.12")
     for interp in pythons:
         fill_wheelhouse(wheelhouse, str(interp.path))
     scenario = write_toy_scenario(tmp_path / "toy")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import require
 
 from bisect_leak import interpreters
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.index
 def python(minor: str) -> str:
     found = [i for i in interpreters.discover() if i.minor == minor]
     if not found:
-        pytest.skip(f"no Python {minor} on this machine")
+        require(False, f"no Python {minor} on this machine")
     return found[0].version
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import require
 
 from bisect_leak import interpreters
 
@@ -23,7 +24,7 @@ VERDICTS = {"leaking", "stable", "inconclusive", "error"}
 def python37() -> str:
     found = [i for i in interpreters.discover() if i.minor == "3.7"]
     if not found:
-        pytest.skip("no Python 3.7 on this machine")
+        require(False, "no Python 3.7 on this machine")
     return found[0].version
 
 
