@@ -63,7 +63,9 @@ def test_fds_metric_sees_descriptors_kept(wheelhouse, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     trials = {t["version"]: t for t in data["trials"]}
     assert trials["2.0.0"]["signal"] == "fds" and trials["2.0.0"]["verdict"] == "leaking"
-    assert trials["2.0.0"]["growth_kib_per_1k"] > 900  # one descriptor per request
+    assert trials["2.0.0"]["value"] > 900  # one descriptor per request
+    assert trials["2.0.0"]["unit"] == "descriptors/1k requests"
+    assert trials["2.0.0"]["growth_kib_per_1k"] is None  # not memory
     assert trials["1.0.0"]["verdict"] == "stable"
     fds = [row[4] for row in trials["2.0.0"]["series"]["rows"]]
     assert fds[-1] - fds[0] >= 8000
@@ -80,8 +82,10 @@ def test_held_metric_sees_what_growth_calls_a_plateau(wheelhouse, tmp_path):
     by_held = {t["version"]: t for t in held["trials"]}
     assert by_held[TOY_PLATEAU]["signal"] == "held"
     assert by_held[TOY_PLATEAU]["verdict"] == "leaking"  # ~5 MiB held against 1.0.0
-    assert by_held[TOY_PLATEAU]["growth_kib_per_1k"] > 2  # MiB held
+    assert by_held[TOY_PLATEAU]["value"] > 2 and by_held[TOY_PLATEAU]["unit"] == "MiB held"
+    # The reference is measured against its own halves, not declared stable.
     assert by_held["1.0.0"]["verdict"] == "stable"
+    assert "the reference's late half against its early half" in by_held["1.0.0"]["reason"]
     assert proc.returncode == 0
 
 

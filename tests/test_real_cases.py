@@ -44,7 +44,7 @@ def run(args: list[str], tmp_path) -> tuple[subprocess.CompletedProcess, dict]:
 def test_uvicorn_1226_descriptors_pile_up_in_0140_only(tmp_path):
     proc, data = run(["--package", "uvicorn[standard]", "--check", "0.13.4", "--check",
                       "0.14.0", "--with", "uvloop==0.15.2", "--python", python("3.8"),
-                      "--scenario", "tcp-ping", "--metric", "fds", "--concurrency", "32"],
+                      "--scenario", "tcp-ping", "--metric", "fds", "--concurrency", "8"],
                      tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     trials = {t["version"]: t for t in data["trials"]}
@@ -54,8 +54,9 @@ def test_uvicorn_1226_descriptors_pile_up_in_0140_only(tmp_path):
     assert trials["0.13.4"]["verdict"] == "stable"
     assert trials["0.14.0"]["verdict"] == "leaking"
     assert trials["0.14.0"]["signal"] == "fds"
-    # Descriptors per 1k clients: measured 297 at 32 connections, 656-789 at 8; 0 on 0.13.4.
-    assert trials["0.14.0"]["growth_kib_per_1k"] > 100
+    # Descriptors per 1k clients: measured 656-789 at 8 connections (17-297 at 32, where the
+    # rate depends on timing); 0 on 0.13.4.
+    assert trials["0.14.0"]["value"] > 100 and trials["0.14.0"]["unit"] == "descriptors/1k requests"
     assert "overrides" in data and data["overrides"][0] == "uvicorn[standard]==0.14.0"
 
 
@@ -66,6 +67,10 @@ def test_fastapi_11191_held_memory_finds_the_fix(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (data["last_leaking"], data["first_fixed"]) == ("0.109.2", "0.110.0")
     bad = next(t for t in data["trials"] if t["version"] == "0.109.2")
-    assert bad["signal"] == "held" and bad["growth_kib_per_1k"] > 5  # MiB held
+    assert bad["signal"] == "held" and bad["value"] > 5 and bad["unit"] == "MiB held"
+    good = next(t for t in data["trials"] if t["version"] == "0.110.0")
+    assert good["verdict"] == "stable" and "the reference's late half" in good["reason"]
+    assert [r["verdict"] for r in bad["runs"]] == ["leaking"]  # replicated afresh
+    assert data["reproduce"].index("--check 0.110.0") < data["reproduce"].index("0.109.2")
     assert bad["load"]["server_errors"] > 0 and bad["load"]["ok"] == 0  # every request a 500
     assert set(data["resolved_as_of"]) == {"0.109.2", "0.110.0"}
