@@ -55,7 +55,7 @@ requirements = []
 [load]
 warmup = 1000
 requests = 8000
-max_requests = 8000
+max_requests = 16000
 concurrency = 4
 sample_every = 500
 request_timeout = 1.0
