@@ -322,3 +322,28 @@ def test_relative_cache_dir(cli, tmp_path):
     assert proc.returncode == 0, describe_run(proc)
     assert "Traceback" not in proc.stderr
     assert [m["verdict"] for m in trial_lines(proc.stdout)] == ["stable"]
+
+
+def test_cached_samples_are_judged_again_by_the_current_rule(cli, tmp_path):
+    cache = tmp_path / "cache"
+    check = [*cli.toy_args(cache), "--check", TOY_LAST_GOOD]
+    first = cli.run([*check, "--json", tmp_path / "a.json"], cwd=tmp_path)
+    assert first.returncode == 0, describe_run(first)
+    # Tamper with what the cache says (verdict, figure, reason), keeping the samples.
+    [stored] = (cache / "results").glob("*.json")
+    data = json.loads(stored.read_text())
+    assert data["verdict"] == "stable"
+    data.update(verdict="leaking", value=999.0, reason="a verdict from an older rule")
+    stored.write_text(json.dumps(data))
+    again = cli.run([*check, "--json", tmp_path / "b.json"], cwd=tmp_path)
+    trial = json.loads((tmp_path / "b.json").read_text())["trials"][0]
+    assert trial["from_cache"] and trial["verdict"] == "stable", describe_run(again)
+    assert trial["value"] != 999.0 and "older rule" not in trial["reason"]
+    # Samples too short for the rule are not trusted: the version is measured again.
+    data["series"]["rows"] = data["series"]["rows"][:6]
+    data["requests"] = data["series"]["rows"][-1][0]
+    stored.write_text(json.dumps(data))
+    third = cli.run([*check, "--json", tmp_path / "c.json"], cwd=tmp_path)
+    assert "too short for the current verdict rule: measuring it again" in third.stderr
+    trial = json.loads((tmp_path / "c.json").read_text())["trials"][0]
+    assert not trial["from_cache"] and trial["verdict"] == "stable"
