@@ -10,7 +10,7 @@ from dataclasses import replace
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from bisect_leak import classify, culprit, envs, interpreters, processes, releases
+from bisect_leak import classify, culprit, envs, inspection, interpreters, processes, releases
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.errors import BadInput, ExitCode
@@ -39,7 +39,8 @@ def settings_for(plan: Plan, scenario: scenarios.Scenario) -> Settings:
         threshold = classify.DEFAULT_FDS_THRESHOLD
     if plan.metric is Signal.HELD and plan.threshold is None:
         threshold = classify.DEFAULT_HELD_THRESHOLD_KIB
-    return Settings(load=load, metric=plan.metric, threshold=threshold, inspect=plan.inspect)
+    # --inspect never slows the search: inspection.inspect re-runs the answer afterwards
+    return Settings(load=load, metric=plan.metric, threshold=threshold)
 
 
 def execute(
@@ -137,6 +138,9 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                 prober.py.exit_code, prober.py.message = _answer(plan, scenario, prober.py)
                 if plan.culprit and prober.py.search.found:
                     culprit.find(plan, prober)
+    if plan.inspect:  # after the answers: the pair (or the checks) re-run briefly, inspected
+        for prober in probes:
+            inspection.inspect(prober)
     found = [r for r in outcome.results if r.exit_code is ExitCode.ANSWER]
     if found and not plan.checks:
         outcome.exit_code = ExitCode.ANSWER
