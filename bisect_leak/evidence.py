@@ -133,8 +133,11 @@ def _what_grows(py: PythonOutcome, trials: list[TrialResult]) -> list[str]:
     pair = answer_pair(py)
     if pair is not None:
         inspected = [t for t in pair if t.inspect and "types" in t.inspect] or inspected
-    out = ["**What grows** between the end of warm-up and the end of the load "
-           "(gc-collected object counts by type; tracemalloc sites):", ""]
+    window = inspected[0].inspect.get("window")
+    span = f"over {window:,} requests after the warm-up" if window else "after the warm-up"
+    out = [f"**What grows** {span}, in a separate short run of each version once its verdict "
+           "was known (object counts by type after a full collection; tracemalloc: the lines "
+           "that allocated what is still alive):", ""]
     for t in inspected:
         types = ", ".join(f"`{n}` +{d:,}" for n, d, _ in t.inspect["types"][:8]) or "nothing"
         sites = ", ".join(f"`{short_site(site)}` +{size / 1024:,.0f} KiB"

@@ -47,6 +47,7 @@ def _panel(ax, outcome: Outcome, py: PythonOutcome) -> None:
     warmup = outcome.settings.load.warmup if outcome.settings else 0
     ax.axvspan(0, warmup / 1000, color="0.92", label="warm-up (discarded)")
     order = {v: i for i, v in enumerate(py.versions)}
+    figure = "memory"  # no trial with samples (all error): an empty panel that says so
     for t in sorted(py.trials.values(), key=lambda t: order.get(t.version, 0)):
         if not t.samples:
             continue
@@ -57,7 +58,10 @@ def _panel(ax, outcome: Outcome, py: PythonOutcome) -> None:
         ax.plot(xs, ys, linewidth=2.4 if bold else 0.9, alpha=1.0 if bold else 0.45,
                 label=f"{t.version} ({t.verdict.value})")
     ax.set_xlabel("requests served (thousands)")
-    ax.set_ylabel(f"{figure if py.trials else 'memory'} (MiB)")
+    ax.set_ylabel(f"{figure} (MiB)")
+    if not any(t.samples for t in py.trials.values()):
+        ax.text(0.5, 0.5, "no samples: every trial failed (see the table)", ha="center",
+                transform=ax.transAxes)
     name = outcome.plan.name
     scenario = outcome.scenario.name if outcome.scenario else outcome.plan.scenario
     ax.set_title(f"{name} under '{scenario}', Python {py.interpreter.version}")

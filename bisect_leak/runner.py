@@ -10,7 +10,16 @@ from dataclasses import replace
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from bisect_leak import classify, culprit, envs, interpreters, processes, releases, replication
+from bisect_leak import (
+    classify,
+    culprit,
+    envs,
+    inspection,
+    interpreters,
+    processes,
+    releases,
+    replication,
+)
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.errors import BadInput, ExitCode
@@ -39,7 +48,8 @@ def settings_for(plan: Plan, scenario: scenarios.Scenario) -> Settings:
         threshold = classify.DEFAULT_FDS_THRESHOLD
     if plan.metric is Signal.HELD and plan.threshold is None:
         threshold = classify.DEFAULT_HELD_THRESHOLD_KIB
-    return Settings(load=load, metric=plan.metric, threshold=threshold, inspect=plan.inspect)
+    # --inspect never slows the search: inspection.inspect re-runs the answer afterwards
+    return Settings(load=load, metric=plan.metric, threshold=threshold)
 
 
 def execute(
@@ -138,6 +148,9 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                     replication.confirm(plan, prober)
                 if plan.culprit and prober.py.exit_code is ExitCode.ANSWER:
                     culprit.find(plan, prober)
+    if plan.inspect:  # after the answers: the pair (or the checks) re-run briefly, inspected
+        for prober in probes:
+            inspection.inspect(prober)
     outcome.exit_code = overall_exit(outcome.results)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import importlib.resources
 import json
 import sys
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _builtin_dir() -> Path:
+    """The built-in scenarios: package data of ``bisect_leak.scenarios`` (the repository's
+    top-level ``scenarios/``), found the same way in a wheel and in an editable install."""
+    try:
+        root = importlib.resources.files("bisect_leak.scenarios")
+    except ModuleNotFoundError:  # run from a source tree that was never installed
+        return Path(__file__).resolve().parent.parent / "scenarios"
+    # Installed packages are unpacked on disk: the server runs in the folder itself.
+    return Path(str(root)).resolve()
+
+
+BUILTIN_DIR = _builtin_dir()
 
 
 class Connection(str, enum.Enum):

@@ -122,7 +122,7 @@ class Server:
             text = self.stderr_path.read_text(errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.strip().splitlines()[-lines:])
+        return tail_keeping_fatal(text.strip().splitlines(), lines)
 
     def stop(self, deadline: float = 10.0) -> None:
         if self.group is not None:
@@ -137,3 +137,19 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+FATAL = "Fatal Python error"
+FATAL_HEAD = 6  # lines kept from where a fatal error starts: what failed, and in which thread
+
+
+def tail_keeping_fatal(lines: list[str], keep: int = 15) -> str:
+    """The last ``keep`` lines, and the first lines of a CPython fatal error when it starts
+    earlier (its thread dumps push the line that says why out of the tail)."""
+    start = next((i for i, line in enumerate(lines) if line.startswith(FATAL)), None)
+    if start is None or start >= len(lines) - keep:
+        return "\n".join(lines[-keep:])
+    head = lines[start:start + FATAL_HEAD]
+    rest = lines[max(start + FATAL_HEAD, len(lines) - keep):]
+    skipped = len(lines) - len(rest) - start - len(head)
+    return "\n".join(head + ([f"... ({skipped} lines) ..."] if skipped else []) + rest)

@@ -261,9 +261,9 @@ def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: Trial
         result.requests = served
         result.phases["load"] = result.phases.get("load", 0.0) + done.seconds
         measured = served - load.warmup
-        # The baseline (a tracemalloc snapshot, type counts) holds memory itself: take it a
-        # round before the warm-up ends, so its step falls in what is discarded.
-        if control is not None and not baseline_taken and measured >= -load.sample_every:
+        # The baseline (type counts; tracemalloc starts) at the end of the warm-up: the
+        # inspected window is the measured load alone (bisect_leak/inspection.py).
+        if control is not None and not baseline_taken and measured >= 0:
             try:
                 inspector.ask(control, "baseline")
             except inspector.InspectError as exc:

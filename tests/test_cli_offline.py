@@ -156,6 +156,18 @@ def test_check_plateau_is_stable_and_broken_is_error_exit_3(cli, tmp_path):
     assert "reproduce with" in proc.stdout
 
 
+def test_report_and_plot_of_a_python_whose_trials_all_failed(cli, tmp_path):
+    report = tmp_path / "r.md"
+    proc = cli.run([*cli.toy_args(tmp_path / "cache"), "--check", TOY_BROKEN,
+                    "--report", str(report)], cwd=tmp_path)
+    assert proc.returncode == 3, describe_run(proc)  # the version's error, not an internal one
+    assert "Traceback" not in proc.stderr, describe_run(proc)
+    text = report.read_text()
+    assert f"| {TOY_BROKEN} | **error** |" in text
+    assert "ImportError" in text
+    assert report.with_suffix(".png").stat().st_size > 0
+
+
 def test_good_newer_than_bad_suggests_fixed(cli, tmp_path):
     cache = tmp_path / "cache"
     proc = cli.run([*cli.toy_args(cache), "--good", "1.3.0", "--bad", "1.0.0"], cwd=tmp_path)

@@ -10,7 +10,7 @@ import sys
 import pytest
 from toy import TOY_FIRST_BAD, TOY_LAST_GOOD, fill_wheelhouse, write_toy_scenario
 
-from bisect_leak import interpreters
+from bisect_leak import inspection, interpreters
 
 pytestmark = pytest.mark.index  # downloads uvicorn wheels for each Python once
 
@@ -33,7 +33,7 @@ def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_
     env = dict(os.environ, UV_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "uv-inspect"))
     proc = subprocess.run(
         [sys.executable, "-m", "bisect_leak", "--package", "leakytoy", "--good", TOY_LAST_GOOD,
-         "--bad", TOY_FIRST_BAD, "--python", str(interp.path), "--scenario", str(scenario),
+         "--bad", "1.5.0", "--python", str(interp.path), "--scenario", str(scenario),
          "--find-links", str(wheelhouse), "--no-index", "--cache-dir", str(tmp_path / "c"),
          "--inspect", "--json", str(out), "--report", str(report)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
@@ -41,10 +41,15 @@ def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_
     assert proc.returncode == 0, proc.stdout + proc.stderr
     trials = {t["version"]: t for t in json.loads(out.read_text())["trials"]}
     bad, good = trials[TOY_FIRST_BAD]["inspect"], trials[TOY_LAST_GOOD]["inspect"]
+    # the search ran plain; only the answer's pair was inspected, afterwards, over the window
+    assert sorted(v for v, t in trials.items() if t["inspect"]) == [TOY_LAST_GOOD, TOY_FIRST_BAD]
+    assert trials["1.5.0"]["inspect"] is None
+    assert bad["window"] == inspection.WINDOW and bad["warmup"] == 2000
     grown = {name: delta for name, delta, _ in bad["types"]}
-    assert grown.get("bytearray", 0) >= 5000  # one per measured request
+    assert grown.get("bytearray", 0) >= inspection.WINDOW  # one per traced request
     assert "bytearray" not in {name for name, _, _ in good["types"]}
-    assert any("leakytoy" in site and size > 4 * 2**20 for site, size, _ in bad["sites"])
+    assert any("leakytoy" in site and size >= inspection.WINDOW * 1024
+               for site, size, _ in bad["sites"])
     text = report.read_text()
     assert "What grows" in text and "`bytearray`" in text
-    assert "grew: bytearray" in proc.stdout
+    assert f"{TOY_FIRST_BAD} on Python {interp.version}: grew: bytearray" in proc.stderr

@@ -39,6 +39,11 @@ async def app(scope, receive, send):
             await asyncio.sleep(3600)
         if FAULT == "500":
             status = 500
+        if FAULT == "fatal":  # a CPython fatal error: its thread dump outgrows any tail
+            import ctypes, threading, time
+            for _ in range(4):
+                threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+            ctypes.pythonapi.Py_FatalError(b"bisect-leak test")
     if FAULT == "oom":
         kept.append(bytearray(64 * 1024))
         if served[0] > AFTER:
@@ -72,6 +77,7 @@ def wheelhouse(tmp_path_factory):
     ("hang", "connection failures"),
     ("500", "unexpected answers"),
     ("oom", "killed by SIGKILL"),
+    ("fatal", "exited"),
 ])
 def test_fault_is_an_error_with_its_reason(fault, expected, wheelhouse, tmp_path):
     scenario = tmp_path / "faulty"
@@ -94,3 +100,7 @@ def test_fault_is_an_error_with_its_reason(fault, expected, wheelhouse, tmp_path
     assert trial["requests"] >= 3000  # the samples before the fault are kept as evidence
     if fault == "oom":
         assert "grown" in trial["reason"] and "not a verdict" in trial["reason"]
+    if fault == "fatal":  # the line that says why is kept, and so is the end
+        tail = trial["stderr_tail"].splitlines()
+        assert tail[0] == "Fatal Python error: bisect-leak test", tail
+        assert "lines) ..." in trial["stderr_tail"] and tail[-1].strip(), tail

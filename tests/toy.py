@@ -243,17 +243,26 @@ def write_toy_scenario(dest: Path) -> Path:
 
 
 def base_python() -> Path:
-    """A real (non-venv) interpreter for building test envs, preferably the running one's base."""
+    """A real (non-venv) interpreter for building test envs, preferably the running one's base;
+    else one of the same minor version that ``bisect_leak.interpreters`` finds."""
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     bindir = Path(sys.base_prefix) / "bin"
     for name in (f"python{version}", "python3", "python"):
         candidate = bindir / name
         if candidate.exists():
             return candidate
-    fallback = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
-    if fallback.exists():
-        return fallback
-    return Path(sys.executable)
+    from bisect_leak import interpreters
+
+    same = [i for i in interpreters.discover() if i.minor == version]
+    return same[0].path if same else Path(sys.executable)
+
+
+def find_python(minor: str) -> Path | None:
+    """An interpreter of this minor version (``3.8``), found as bisect-leak finds them."""
+    from bisect_leak import interpreters
+
+    found = [i for i in interpreters.discover() if i.minor == minor]
+    return found[0].path if found else None
 
 
 _TAG_PROBE = (
@@ -293,8 +302,10 @@ def _interpreter_key(python: str) -> str:
     return "".join(c if c.isalnum() or c in ".-" else "_" for c in raw)
 
 
-def fill_wheelhouse(dest: Path, python: str, timeout: float = 600) -> Path:
-    """Build the toy wheels into ``dest`` and download uvicorn's wheels for ``python`` there.
+def fill_wheelhouse(dest: Path, python: str, timeout: float = 600,
+                    extra: tuple[str, ...] = ()) -> Path:
+    """Build the toy wheels into ``dest`` and download uvicorn's wheels for ``python`` there
+    (and those of ``extra`` packages, e.g. ``("httptools",)``).
 
     The download runs ``python -m pip download --only-binary=:all:`` with that interpreter
     (so tags and markers fit it), ignoring this machine's pip configuration. It is skipped
@@ -306,7 +317,8 @@ def fill_wheelhouse(dest: Path, python: str, timeout: float = 600) -> Path:
     build_toy_wheels(dest)
 
     python = os.fspath(python)
-    marker = dest / f".uvicorn-downloaded-{_interpreter_key(python)}.json"
+    extras = "".join(f"+{name}" for name in extra)
+    marker = dest / f".uvicorn{extras}-downloaded-{_interpreter_key(python)}.json"
     if marker.exists():
         try:
             recorded = json.loads(marker.read_text(encoding="utf-8"))
@@ -328,6 +340,7 @@ def fill_wheelhouse(dest: Path, python: str, timeout: float = 600) -> Path:
         "--dest",
         os.fspath(dest),
         "uvicorn",
+        *extra,
     ]
     try:
         proc = subprocess.run(

@@ -5,25 +5,69 @@ Run by path inside the target env; never imports bisect_leak. Usage:
     python launcher.py --control-port N APP --host 127.0.0.1 --port M [uvicorn options]
 
 The side channel is a loopback TCP socket that takes one command per connection and answers
-one JSON line: ``baseline`` (collect garbage, remember object counts by type and a
-tracemalloc snapshot) or ``diff`` (collect again and report the top growers since baseline).
-It never touches the app's routes.
+one JSON line: ``baseline`` (collect garbage, count objects by type, start tracemalloc) or
+``diff`` (snapshot what was allocated since the baseline and is still alive, count again,
+report the top growers). It never touches the app's routes.
+
+Nothing is collected on the control thread: walking ``gc.get_objects()`` there while the
+event loop runs in the main thread crashed CPython 3.12 (a fatal error, SIGABRT). The work
+runs as a callback of the server's own event loop, between two steps of its tasks, where no
+coroutine is half-way through a bytecode. The loop is found once by a signal whose handler
+runs in the main thread.
 """
 
+import collections
 import gc
 import json
 import os
+import signal
 import socket
 import sys
 import threading
 import tracemalloc
 
 TOP = 15
+FRAMES = 1  # the allocating line is the site; more frames cost more per allocation
+TIMEOUT = 60.0  # seconds the main thread gets to run a collection
+WAKE = signal.SIGUSR2
 _state = {}
 
 
+def _cell_type():
+    x = 0
+    return type((lambda: x).__closure__[0])
+
+
+# Containers whose referents are safe to ask for. gc.get_referents() on some C objects is
+# not: on CPython 3.12.1 asking a module for its referents (its C state's traverse) left the
+# next gc.collect() looping forever; the issue's SIGABRT was the same walk.
+SAFE = (list, tuple, dict, set, frozenset, _cell_type(), object, collections.deque,
+        collections.OrderedDict, collections.defaultdict)
+HEAPTYPE = 1 << 9
+_walkable = {}
+
+
+def walkable(tp):
+    """Whether an object of this type may be asked for its referents: a built-in container,
+    or a class defined in Python (in a ``.py`` module) over such containers."""
+    known = _walkable.get(tp)
+    if known is None:
+        known = True
+        for base in tp.__mro__:
+            if base in SAFE or base.__module__ == "builtins" and issubclass(base, BaseException):
+                continue
+            module = sys.modules.get(getattr(base, "__module__", ""), None)
+            source = getattr(module, "__file__", None) or ""
+            if not base.__flags__ & HEAPTYPE or not source.endswith(".py"):
+                known = False
+                break
+        _walkable[tp] = known
+    return known
+
+
 def count_types():
-    """Objects by type name: gc-tracked objects and the untracked ones they refer to."""
+    """Objects by type name: gc-tracked objects and the untracked ones (bytes, bytearray,
+    str, numbers) that walkable containers refer to."""
     counts = {}
     seen = set()
     tracked = gc.get_objects()
@@ -32,6 +76,8 @@ def count_types():
         name = type(obj).__name__
         counts[name] = counts.get(name, 0) + 1
     for obj in tracked:
+        if not walkable(type(obj)):
+            continue
         for ref in gc.get_referents(obj):
             if id(ref) in seen or gc.is_tracked(ref):
                 continue
@@ -51,17 +97,21 @@ def _snapshot():
 
 
 def baseline():
+    """Counts by type now; from here on tracemalloc records who allocates what stays."""
+    if tracemalloc.is_tracing():
+        tracemalloc.stop()
     gc.collect()
-    # Snapshot first, count second: both counts then hold exactly this one snapshot.
-    _state["snapshot"] = _snapshot()
     _state["types"] = count_types()
-    return {"ok": True, "objects": sum(_state["types"].values())}
+    if os.environ.get("BISECT_LEAK_TRACEMALLOC", "1") == "1":
+        tracemalloc.start(FRAMES)
+    return {"ok": True, "objects": sum(_state["types"].values()), "frames": FRAMES}
 
 
 def diff():
     if "types" not in _state:
         return {"ok": False, "error": "no baseline"}
     gc.collect()
+    sites = _sites()  # before counting: neither the snapshot nor the counts count themselves
     now = count_types()
     before = _state["types"]
     growth = sorted(
@@ -69,16 +119,66 @@ def diff():
         key=lambda item: -item[1],
     )
     types = [[name, delta, now.get(name, 0)] for name, delta in growth[:TOP] if delta > 0]
-    sites = []
-    if _state.get("snapshot") is not None:
-        snap = _snapshot()
-        for stat in snap.compare_to(_state["snapshot"], "lineno")[:TOP]:
-            if stat.size_diff <= 0:
-                continue
-            frame = stat.traceback[0]
-            sites.append([f"{frame.filename}:{frame.lineno}", stat.size_diff,
-                          stat.count_diff])
     return {"ok": True, "types": types, "sites": sites, "gc_counts": list(gc.get_count())}
+
+
+def _sites():
+    """The top lines by memory allocated since the baseline and still alive."""
+    snap = _snapshot()
+    tracemalloc.stop()
+    if snap is None:
+        return []
+    sites = []
+    for stat in snap.statistics("lineno")[:TOP]:
+        frame = stat.traceback[0]
+        sites.append([f"{frame.filename}:{frame.lineno}", stat.size, stat.count])
+    return sites
+
+
+COMMANDS = {"baseline": baseline, "diff": diff}
+
+
+def _on_wake(signum, frame):
+    """Runs in the main thread: remember the event loop running there."""
+    try:
+        import asyncio
+
+        _state["loop"] = asyncio.events._get_running_loop()
+    except Exception:
+        _state["loop"] = None
+    _state["woken"].set()
+
+
+def _server_loop():
+    loop = _state.get("loop")
+    if loop is not None and not loop.is_closed():
+        return loop
+    _state["woken"] = threading.Event()
+    signal.pthread_kill(threading.main_thread().ident, WAKE)
+    if not _state["woken"].wait(TIMEOUT):
+        raise RuntimeError("the server's main thread did not answer the wake-up signal")
+    if _state.get("loop") is None:
+        raise RuntimeError("no event loop is running in the server's main thread")
+    return _state["loop"]
+
+
+def on_event_loop(func):
+    """``func()`` run as a callback of the server's event loop; its answer, or its error."""
+    box = {}
+    done = threading.Event()
+
+    def call():
+        try:
+            box["answer"] = func()
+        except Exception as exc:
+            box["answer"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            done.set()
+
+    _server_loop().call_soon_threadsafe(call)
+    if not done.wait(TIMEOUT):
+        raise RuntimeError(f"the event loop did not run the collection within {TIMEOUT:g} s")
+    return box["answer"]
 
 
 def serve_control(sock):
@@ -86,10 +186,8 @@ def serve_control(sock):
         conn, _ = sock.accept()
         try:
             command = conn.makefile("r").readline().strip()
-            if command == "baseline":
-                answer = baseline()
-            elif command == "diff":
-                answer = diff()
+            if command in COMMANDS:
+                answer = on_event_loop(COMMANDS[command])
             else:
                 answer = {"ok": False, "error": f"unknown command {command!r}"}
         except Exception as exc:  # report, never kill the server under test
@@ -107,8 +205,7 @@ def main(argv):
     control_port = int(argv[1])
     uvicorn_args = argv[2:]
     sys.path.insert(0, os.getcwd())  # the scenario folder, as `python -m uvicorn` would have
-    if os.environ.get("BISECT_LEAK_TRACEMALLOC", "1") == "1":
-        tracemalloc.start(1)
+    signal.signal(WAKE, _on_wake)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", control_port))
