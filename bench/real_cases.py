@@ -32,7 +32,7 @@ CASES = {
 
 
 def describe(t: dict) -> str:
-    g = t["growth_kib_per_1k"]
+    g = t["value"]
     figure = "-" if g is None else f"{g:+.1f}"
     return f"{t['version']}={t['verdict']}({figure})"
 

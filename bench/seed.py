@@ -106,7 +106,7 @@ def report(args, runs: list[dict]) -> None:
     trows = []
     for t in data.get("trials", []):
         ph = t.get("phases", {})
-        growth = t.get("growth_kib_per_1k")
+        growth = t.get("value")
         trows.append([t["version"], t["verdict"], fmt(growth, "+.1f"), f"{t['requests']:,}",
                       fmt(ph.get("env"), ".1f"), fmt(ph.get("server_start"), ".1f"),
                       fmt(ph.get("load"), ".1f"), fmt(ph.get("total"), ".1f"),

@@ -38,7 +38,7 @@ def main() -> None:
         for t in json.loads(out.read_text())["trials"]:
             rows = t["series"]["rows"]
             rss = f"{rows[0][1] / 2**20:.1f}→{rows[-1][1] / 2**20:.1f}" if rows else "-"
-            growth = t["growth_kib_per_1k"]
+            growth = t["value"]
             late = t["late_kib_per_1k"]
             print(f"{python:<7} {Path(scenario).name:<8} {t['version']:<8} {t['verdict']:<13} "
                   f"{growth if growth is None else f'{growth:+.1f}':>9} "

@@ -205,12 +205,29 @@ def test_after_on_bounds():
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(list(Verdict)), min_size=2, max_size=40))
-def test_non_monotone_does_not_crash(verdicts):
+def test_non_monotone_answers_a_pair_measured_in_the_right_states(verdicts):
     versions = names(len(verdicts))
     answers = dict(zip(versions, verdicts))
     result = search.bisect(versions, answers.__getitem__)
-    assert isinstance(result.status, SearchStatus)
-    assert len({v for v, _ in result.probed}) == len(result.probed)
+    probed = dict(result.probed)
+    assert len(probed) == len(result.probed)  # each version measured once
+    assert all(answers[v] is verdict for v, verdict in result.probed)  # recorded as answered
+    (old, old_v), (new, new_v) = result.bounds
+    assert (old, new) == (versions[0], versions[-1])
+    if result.status in (SearchStatus.FOUND, SearchStatus.RANGE):
+        # Whatever happened between, the pair reported was measured old-state / new-state,
+        # lies inside the bounds in order, and every version between is reported as unknown.
+        assert probed[result.last_old] is Verdict.STABLE
+        assert probed[result.first_new] is Verdict.LEAKING
+        lo, hi = versions.index(result.last_old), versions.index(result.first_new)
+        assert lo < hi
+        assert result.unknown_between == tuple(versions[lo + 1:hi])
+        assert all(not probed[v].known for v in result.unknown_between if v in probed)
+        assert result.found == (hi == lo + 1)
+    elif result.status is SearchStatus.BOUND_UNKNOWN:
+        assert not old_v.known or not new_v.known
+    else:
+        assert (old_v, new_v) != (Verdict.STABLE, Verdict.LEAKING)
 
 
 def test_out_of_bracket_records_are_kept_but_ignored():
