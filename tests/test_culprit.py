@@ -14,7 +14,10 @@ from toydeps import build_dep_wheels, write_frame_scenario
 pytestmark = pytest.mark.index  # fills the wheelhouse's uvicorn wheels once
 
 
-def test_culprit_names_the_dependency_that_turns_the_leak_on(tmp_path_factory, tmp_path):
+@pytest.mark.parametrize("metric", [[], ["--metric", "held", "--threshold", "1024"]],
+                         ids=["growth", "held"])
+def test_culprit_names_the_dependency_that_turns_the_leak_on(metric, tmp_path_factory,
+                                                             tmp_path):
     wheelhouse = fill_wheelhouse(tmp_path_factory.mktemp("wh-culprit"), str(base_python()))
     build_dep_wheels(wheelhouse)
     scenario = write_frame_scenario(tmp_path / "frame")
@@ -24,7 +27,7 @@ def test_culprit_names_the_dependency_that_turns_the_leak_on(tmp_path_factory, t
         [sys.executable, "-m", "bisect_leak", "--package", "toyframe", "--good", "1.0.0",
          "--bad", "1.1.0", "--python", str(base_python()), "--scenario", str(scenario),
          "--find-links", str(wheelhouse), "--no-index", "--cache-dir", str(tmp_path / "c"),
-         "--culprit", "--json", str(out), "--report", str(report)],
+         "--culprit", "--json", str(out), "--report", str(report), *metric],
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -33,7 +36,8 @@ def test_culprit_names_the_dependency_that_turns_the_leak_on(tmp_path_factory, t
     assert {"name": "toycore", "before": "1.0.0", "after": "2.0.0"} in data["freeze_diff"]
     by_name = {t["change"]["name"]: t for t in data["culprit"]["trials"]}
     assert by_name["toycore"]["pin"] == "toycore==1.0.0"
-    assert by_name["toycore"]["verdict"] == "stable"
+    assert by_name["toycore"]["verdict"] == "stable"  # judged, held against the good bound too
+    assert by_name["toycore"]["trial"]["signal"] == ("held" if metric else "growth")
     assert "toycore==1.0.0" in by_name["toycore"]["trial"]["freeze"]
     assert by_name["toyextra"]["verdict"] is None and "cannot be set back" in \
         by_name["toyextra"]["note"]
