@@ -53,6 +53,7 @@ class PythonOutcome:
     overrides: list[str] = field(default_factory=list)
     culprits: list[CulpritTrial] = field(default_factory=list)
     culprit_message: str = ""
+    replicated: bool | None = None  # after a found answer with --confirm: did every run agree
 
 
 @dataclass

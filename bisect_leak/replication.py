@@ -30,6 +30,7 @@ def confirm(plan: Plan, prober: Prober) -> None:
         for number, run in enumerate(first.runs, start=2):
             if run.verdict is not first.verdict:
                 failed.append((version, first, number, run))
+    py.replicated = not failed
     if not failed:
         runs = 1 + plan.confirm
         py.message += f" (replicated: {runs} runs of each agree)"

@@ -141,6 +141,7 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "status": search.status.value if search else ("checked" if plan.checks else None),
         "message": py.message,
         "exit_code": int(py.exit_code),
+        "replicated": py.replicated,
         "metric": plan.metric.value,
         "threshold": outcome.settings.threshold if outcome.settings else None,
         "versions": py.versions,

@@ -123,6 +123,7 @@ def test_the_answer_is_measured_again_afresh_and_kept_in_the_json(cli, bisection
     others = [t for v, t in trials.items() if v not in (TOY_LAST_GOOD, TOY_FIRST_BAD)]
     assert all(t["runs"] == [] for t in others)
     assert "replicated: 2 runs of each agree" in proc.stdout
+    assert data["replicated"] is True
 
 
 def test_bisection_leaves_no_temp_dirs(cli, bisection):
