@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import toy
 from conftest import CLI, VERDICTS, describe_run, trial_lines
 from toy import TOY_BROKEN, TOY_FIRST_BAD, TOY_LAST_GOOD, TOY_PLATEAU, TOY_PRE
 
@@ -360,3 +361,38 @@ def test_cached_samples_are_judged_again_by_the_current_rule(cli, tmp_path):
     assert "too short for the current verdict rule: measuring it again" in third.stderr
     trial = json.loads((tmp_path / "c.json").read_text())["trials"][0]
     assert not trial["from_cache"] and trial["verdict"] == "stable"
+
+
+FLAKY_APP = '''\
+"""leakytoy, but a leaking release keeps its memory only the first time it is started."""
+import collections
+import os
+
+import leakytoy
+from leakytoy import app  # noqa: F401
+
+_MARK = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                     "started-" + leakytoy.__version__)
+if os.path.exists(_MARK):
+    leakytoy._LEAK = collections.deque(maxlen=1)  # later starts: what it appends is dropped
+open(_MARK, "w").close()
+'''
+
+
+def test_an_answer_that_does_not_replicate_is_no_answer(cli, tmp_path):
+    """The first bad release leaks in the search's run and not when measured again (as a
+    timing-dependent leak might): the answer must not stand."""
+    scenario = tmp_path / "flaky"
+    scenario.mkdir()
+    (scenario / "scenario.toml").write_text(toy.TOY_SCENARIO_TOML)
+    (scenario / "app.py").write_text(FLAKY_APP)
+    bisect_args = [*cli.toy_args(tmp_path / "cache", scenario=scenario), "--good",
+                   TOY_LAST_GOOD, "--bad", TOY_FIRST_BAD, "--json", tmp_path / "o.json"]
+    proc = cli.run(bisect_args, cwd=tmp_path)
+    assert proc.returncode == 1, describe_run(proc)
+    data = json.loads((tmp_path / "o.json").read_text())
+    assert data["replicated"] is False and data["exit_code"] == 1
+    bad = trials_by_version(data)[TOY_FIRST_BAD]
+    assert bad["verdict"] == "leaking" and [r["verdict"] for r in bad["runs"]] == ["stable"]
+    assert data["message"].startswith("the answer did not replicate")
+    assert f"{TOY_FIRST_BAD} was leaking, run 2 says stable" in proc.stdout
