@@ -69,7 +69,7 @@ class TrialResult:
 
     def to_dict(self) -> dict:
         a = self.assessment
-        figure = memory_figure(self.samples)[0] if self.samples else None
+        figure, kib = memory_figure(self.samples) if self.samples else (None, [])
         return {
             "version": self.version,
             "verdict": self.verdict.value,
@@ -88,8 +88,7 @@ class TrialResult:
             "warmup": self.warmup,
             "seconds": round(self.seconds, 2),
             "memory": figure,  # the memory the verdict reads, as in "samples" (KiB)
-            "samples": [[s.requests, round(kib)] for s, kib in
-                        zip(self.samples, memory_figure(self.samples)[1])] if self.samples else [],
+            "samples": [[s.requests, round(k)] for s, k in zip(self.samples, kib)],
             "series": {
                 "columns": ["requests", "rss", "uss", "threads", "fds", "seconds", "anon"],
                 "rows": [s.as_row() for s in self.samples],
