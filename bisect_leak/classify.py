@@ -52,7 +52,7 @@ class Guards:
 
 
 @dataclass(frozen=True)
-class _Signal:
+class Named:
     """How one slope signal is named in reasons."""
 
     signal: Signal
@@ -80,7 +80,7 @@ def classify_growth(samples: Sequence[Sample], *, warmup: int, guards: Guards,
     """
     post = [s for s in samples if s.requests >= warmup]
     figure, mem = memory_figure(post) if post else ("anon", [])
-    named = _Signal(Signal.GROWTH, f"{figure} memory", "KiB/1k requests")
+    named = Named(Signal.GROWTH, f"{figure} memory", "KiB/1k requests")
     return classify_series([s.requests for s in post], mem, named, guards, threshold, final)
 
 
@@ -88,7 +88,7 @@ def classify_fds(samples: Sequence[Sample], *, warmup: int, guards: Guards,
                  threshold: float = DEFAULT_FDS_THRESHOLD, final: bool = False) -> Assessment:
     """Open descriptors whose floor keeps rising (connections the server never closes)."""
     post = [s for s in samples if s.requests >= warmup]
-    named = _Signal(Signal.FDS, "open descriptors", "descriptors/1k requests")
+    named = Named(Signal.FDS, "open descriptors", "descriptors/1k requests")
     return classify_series([s.requests for s in post], [float(s.fds) for s in post], named,
                            guards, threshold, final)
 
@@ -106,7 +106,7 @@ def floor(values: Sequence[float]) -> list[float]:
     return out
 
 
-def classify_series(requests: Sequence[int], values: Sequence[float], named: _Signal,
+def classify_series(requests: Sequence[int], values: Sequence[float], named: Named,
                     guards: Guards, threshold: float, final: bool) -> Assessment:
     """The rule both slope signals share (see the module docstring)."""
     if threshold <= 0:
@@ -134,7 +134,7 @@ def classify_series(requests: Sequence[int], values: Sequence[float], named: _Si
 
 
 def _leak_test(xs: Sequence[float], low: Sequence[float], guards: Guards, threshold: float,
-               named: _Signal) -> Assessment:
+               named: Named) -> Assessment:
     """LEAKING when the held floor rises fast enough and does not slow like a fill."""
     end = xs[-1] - guards.hold / 1000
     held = [i for i, x in enumerate(xs) if x <= end]
@@ -162,7 +162,7 @@ def _leak_test(xs: Sequence[float], low: Sequence[float], guards: Guards, thresh
 
 
 def _flat_test(xs: Sequence[float], low: Sequence[float], guards: Guards, threshold: float,
-               named: _Signal) -> Assessment:
+               named: Named) -> Assessment:
     """STABLE when the floor's rise over the last ``flat`` requests (or more) is small."""
     need = guards.flat / 1000 + 2 * (xs[-1] - xs[-2])
     starts = [i for i, x in enumerate(xs) if xs[-1] - x >= need]
@@ -190,12 +190,12 @@ def _k(x: float) -> str:
     return f"{round(x * 1000):,}"
 
 
-def _assessed(verdict: Verdict, named: _Signal, slope: Slope, other: float | None,
+def _assessed(verdict: Verdict, named: Named, slope: Slope, other: float | None,
               reason: str) -> Assessment:
     return Assessment(verdict, named.signal, slope.value, slope.low, slope.high, other, reason)
 
 
-def _undecided(named: _Signal, reason: str) -> Assessment:
+def _undecided(named: Named, reason: str) -> Assessment:
     return Assessment(Verdict.INCONCLUSIVE, named.signal, None, None, None, None, reason,
                       more_would_help=True)
 
