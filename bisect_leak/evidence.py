@@ -7,7 +7,7 @@ import platform
 import re
 from pathlib import Path
 
-from bisect_leak import __version__, freeze
+from bisect_leak import __version__, commit_report, freeze
 from bisect_leak.outcome import Outcome, PythonOutcome
 from bisect_leak.search import SearchStatus
 from bisect_leak.trial import TrialResult
@@ -113,6 +113,7 @@ def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
     out.append("")
     reasons = [f"- {t.version}: {t.reason}" for t in trials if t.reason]
     out += reasons + [""]
+    out += commit_report.markdown_lines(outcome, py) + [""]  # --repo (issue 10)
     out += _what_grows(py, trials)
     for t in trials:
         body = "\n".join(t.freeze) or "(no env)"

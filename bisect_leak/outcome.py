@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bisect_leak import freeze
 from bisect_leak import scenario as scenarios
@@ -53,6 +53,7 @@ class PythonOutcome:
     overrides: list[str] = field(default_factory=list)
     culprits: list[CulpritTrial] = field(default_factory=list)
     culprit_message: str = ""
+    commits: Any = None  # commit_search.CommitLevel with --repo (issue 10)
 
 
 @dataclass

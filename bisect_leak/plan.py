@@ -44,6 +44,7 @@ class Plan:
     report_path: Path | None = None
     inspect: bool = False
     culprit: bool = False
+    repo: Path | None = None  # a local clone: bisect on to the commit (issue 10)
 
     @property
     def requirement(self) -> Requirement:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from bisect_leak import classify, culprit, envs, interpreters, processes, releases
+from bisect_leak import classify, commit_search, culprit, envs, interpreters, processes, releases
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.errors import BadInput, ExitCode
@@ -68,6 +68,7 @@ def execute(
 
 def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
     plan.validate()
+    rp = commit_search.prepare(plan) if plan.repo else None  # issue 10: --repo, before all
     scenario = scenarios.resolve(plan.scenario)
     outcome.scenario = scenario
     settings = settings_for(plan, scenario)
@@ -79,13 +80,17 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
         if not scenario.supports(interp.version):
             raise BadInput(f"scenario {scenario.name!r} runs on Python {scenario.python}; "
                            f"Python {interp.version} is not: choose another --python")
-    old, new, old_flag, new_flag = _bounds(plan)  # before the index: bad input answers first
-    reporter.progress(f"listing releases of {plan.name}")
-    available = _available_releases(plan, fetch)
+    commits_only = rp is not None and rp.commit_bounds  # a bound is a commit: no releases
+    checks = rp.release_checks if rp else plan.checks
+    old, new, old_flag, new_flag = ("",) * 4 if commits_only else _bounds(plan)
+    available = []
+    if not commits_only and (checks or not plan.checks):
+        reporter.progress(f"listing releases of {plan.name}")
+        available = _available_releases(plan, fetch)
     selections = []
     for interp in interps:
-        if plan.checks:
-            selections.append(_check_selection(plan, available, interp))
+        if plan.checks or commits_only:
+            selections.append(_check_selection(plan, available, interp, checks))
         else:
             selections.append(releases.select(
                 available, plan.name, old, new, python_version=interp.version, pre=plan.pre,
@@ -114,6 +119,11 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
             prober.py.exit_code = (ExitCode.INFRASTRUCTURE if any(
                 t.verdict is Verdict.ERROR for t in prober.py.trials.values()) else ExitCode.ANSWER)
             prober.py.message = _checks_message(prober.py)
+            if rp:
+                commit_search.run_checks(plan, rp, prober)
+    elif commits_only:
+        for prober in probes:
+            commit_search.run_bounds(plan, rp, prober)
     else:
         old_state, new_state = regression_states(plan.fixed)
         searches = [Bisection(p.py.versions, old_state, new_state) for p in probes]
@@ -135,6 +145,8 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                     step(prober, search, version)
                 prober.py.search = search.result()
                 prober.py.exit_code, prober.py.message = _answer(plan, scenario, prober.py)
+                if rp and prober.py.search.found:
+                    commit_search.after_releases(plan, rp, prober)
                 if plan.culprit and prober.py.search.found:
                     culprit.find(plan, prober)
     found = [r for r in outcome.results if r.exit_code is ExitCode.ANSWER]
@@ -177,10 +189,11 @@ def _available_releases(plan: Plan, fetch) -> list[releases.Release]:
     return sorted(found.values(), key=lambda r: r.version)
 
 
-def _check_selection(plan: Plan, available, interp: Interpreter) -> releases.Selection:
+def _check_selection(plan: Plan, available, interp: Interpreter,
+                     checks: tuple[str, ...]) -> releases.Selection:
     chosen = []
     known = {r.version: r for r in available}
-    for text in plan.checks:
+    for text in checks:
         v = releases.parse_version(text, "--check")
         if v not in known:
             raise BadInput(f"{plan.name} has no release {v} (--check); nearest: "
