@@ -49,6 +49,7 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
             "unknown_between": list(s.unknown_between) if s else [],
             "build_seconds": {k: round(v, 2) for k, v in level.build_seconds.items()},
             "reproduce": reproduce(outcome, level),
+            "culprit": level.py.culprit_message or None,
             "trials": [dict(t.to_dict(), commit=commit_json(level, v))
                        for v, t in level.py.trials.items()],
         },
@@ -86,6 +87,8 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         for f in data["files"]:
             lines.append(f"  {FileChange(**f).stat()}")
         lines.append(f"  show with: {data['show']}")
+    if level.py.culprit_message:
+        lines.append(f"  {level.py.culprit_message}")
     if level.py.trials:
         lines.append(f"  reproduce with: {reproduce(outcome, level)}")
     return lines

@@ -335,6 +335,10 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref) -> CommitLe
         search.record(label, prober.probe(label).verdict)
     level.py.search = search.result()
     level.exit_code, level.message = _answer(plan, level)
+    if plan.culprit and level.py.search.found:
+        from bisect_leak import culprit
+
+        culprit.find(plan, prober)  # the first bad commit with each changed dependency set back
     return level
 
 
