@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shlex
 
-from bisect_leak import commits
+from packaging.utils import canonicalize_name
+
+from bisect_leak import commits, freeze
 from bisect_leak.commit_search import CommitLevel
 from bisect_leak.commits import WORKTREE, FileChange
 from bisect_leak.outcome import Outcome, PythonOutcome
@@ -50,6 +52,7 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
             "build_seconds": {k: round(v, 2) for k, v in level.build_seconds.items()},
             "reproduce": reproduce(outcome, level),
             "culprit": level.py.culprit_message or None,
+            "freeze_diff": [c.as_dict() for c in env_changes(outcome, level)],
             "trials": [dict(t.to_dict(), commit=commit_json(level, v))
                        for v, t in level.py.trials.items()],
         },
@@ -87,6 +90,9 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         for f in data["files"]:
             lines.append(f"  {FileChange(**f).stat()}")
         lines.append(f"  show with: {data['show']}")
+        changes = env_changes(outcome, level)
+        if changes:
+            lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
     if level.py.culprit_message:
         lines.append(f"  {level.py.culprit_message}")
     if level.py.trials:
@@ -125,3 +131,14 @@ def markdown_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         out += [f"- `{FileChange(**f).stat()}`" for f in data["files"]]
         out += ["", f"`{data['show']}`"]
     return out
+
+
+def env_changes(outcome: Outcome, level: CommitLevel) -> list[freeze.Change]:
+    """Dependencies that differ between the last good and first bad commit's envs (the
+    package itself, a built wheel each, left out)."""
+    s = level.py.search
+    if s is None or not s.found:
+        return []
+    before, after = level.py.trials[s.last_old], level.py.trials[s.first_new]
+    name = canonicalize_name(outcome.plan.name)
+    return [c for c in freeze.diff(before.freeze, after.freeze) if c.name != name]

@@ -366,9 +366,8 @@ def _answer(plan: Plan, level: CommitLevel) -> tuple[ExitCode, str]:
     py = level.py
     if s.status is SearchStatus.FOUND:
         c = level.commits[s.first_new]
-        pr = f" (PR #{c.pr})" if c.pr else ""
         return ExitCode.ANSWER, (
-            f"{new_word} commit: {c.sha[:10]} {c.subject}{pr}, {c.date:%Y-%m-%d} "
+            f"{new_word} commit: {c.sha[:10]} {c.subject}, {c.date:%Y-%m-%d} "
             f"({old_word} {s.last_old})")
     if s.status is SearchStatus.BOUND_UNKNOWN:
         errors = any(v is Verdict.ERROR for _, v in s.bounds)
