@@ -50,7 +50,7 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
             "exit_code": int(level.exit_code),
             "unknown_between": list(s.unknown_between) if s else [],
             "build_seconds": {k: round(v, 2) for k, v in level.build_seconds.items()},
-            "reproduce": reproduce(outcome, level),
+            "reproduce": reproduce(outcome, level, py),
             "culprit": level.py.culprit_message or None,
             "freeze_diff": [c.as_dict() for c in env_changes(outcome, level)],
             "trials": [dict(t.to_dict(), commit=commit_json(level, v))
@@ -59,15 +59,18 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
     }
 
 
-def reproduce(outcome: Outcome, level: CommitLevel) -> str:
+def reproduce(outcome: Outcome, level: CommitLevel, py: PythonOutcome | None = None) -> str:
+    """The commit pair again (or every check, releases first), by full sha, with --repo."""
     if not level.py.trials:
         return ""
     s = level.py.search
     labels = [s.last_old, s.first_new] if s and s.found else list(level.py.trials)
-    shas = [level.commits[v].sha if level.commits[v].sha != WORKTREE else WORKTREE
-            for v in labels if v]
-    shadow = PythonOutcome(interpreter=level.py.interpreter,
-                           trials={sha: level.py.trials[v] for sha, v in zip(shas, labels)})
+    trials = dict(py.trials) if py is not None and s is None else {}
+    for label in labels:
+        if label:
+            sha = level.commits[label].sha
+            trials[sha if sha != WORKTREE else WORKTREE] = level.py.trials[label]
+    shadow = PythonOutcome(interpreter=level.py.interpreter, trials=trials)
     return outcome.reproduce(shadow) + f" --repo {shlex.quote(str(level.repo))}"
 
 
@@ -96,7 +99,7 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
     if level.py.culprit_message:
         lines.append(f"  {level.py.culprit_message}")
     if level.py.trials:
-        lines.append(f"  reproduce with: {reproduce(outcome, level)}")
+        lines.append(f"  reproduce with: {reproduce(outcome, level, py)}")
     return lines
 
 

@@ -88,7 +88,7 @@ def prepare(plan: Plan) -> RepoPlan:
     """Open the repo, check it holds the package, resolve every commit-ish: BadInput else."""
     assert plan.repo is not None
     repo = Repo.open(plan.repo)
-    head = repo.resolve("HEAD", "--repo HEAD") if _has_head(repo) else None
+    head = repo.head()
     if head is None:
         raise BadInput(f"--repo {repo.path} has no commits; pass a clone of {plan.name}")
     good = bad = None
@@ -112,13 +112,6 @@ def prepare(plan: Plan) -> RepoPlan:
     _check_project(repo, plan.name, newest)
     _check_head_clean(repo, plan, [r for r in (good, bad, *commit_checks) if r is not None])
     return RepoPlan(repo, good, bad, tuple(release_checks), tuple(commit_checks))
-
-
-def _has_head(repo: Repo) -> bool:
-    from bisect_leak import processes
-
-    return processes.git(repo.path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}",
-                         timeout=30).ok
 
 
 def _ref(repo: Repo, text: str, flag: str) -> Ref:

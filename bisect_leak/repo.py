@@ -66,6 +66,12 @@ class Repo:
                            "branch or sha that `git -C REPO rev-parse` knows")
         return done.stdout.strip()
 
+    def head(self) -> str | None:
+        """HEAD's sha, or None in a repository without commits."""
+        done = processes.git(self.path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}",
+                             timeout=30)
+        return done.stdout.strip() if done.ok else None
+
     def tags(self) -> list[str]:
         return self._git("tag", "--list").split()
 

@@ -128,6 +128,9 @@ def test_commit_bounds_head_and_worktree(cli: CLI, repo: toyrepo.ToyRepo, wheelh
     assert [t["verdict"] for t in data["trials"]] == ["stable"]
     verdicts = {t["version"]: t["verdict"] for t in data["commits"]["trials"]}
     assert verdicts == {repo.short("c6"): "stable", "WORKTREE": "leaking"}
+    assert data["commits"]["reproduce"].count("--check") == 3
+    assert f"--check 1.0.0 --check {repo.shas['c6']} --check WORKTREE" in (
+        data["commits"]["reproduce"])
     status = subprocess.run(["git", "-C", str(clone), "status", "--porcelain"],
                             capture_output=True, text=True, check=True).stdout
     assert status.strip() == "M leakyrepo/__init__.py"  # the user's tree and index untouched
