@@ -84,7 +84,7 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         lines.append(f"commits {level.range_text} (first-parent): {level.in_range} in range, "
                      f"{level.candidates} change installed files, "
                      f"{len(level.py.trials)} measured")
-    if level.message and level.py.search is not None:  # checks: already in the release line
+    if level.message and not outcome.plan.checks:  # checks: already in the release line
         lines.append(level.message)
     answer = level.answer()
     if answer is not None:

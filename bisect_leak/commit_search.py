@@ -294,6 +294,14 @@ def bisect_releases(plan: Plan, rp: RepoPlan, base: Prober) -> CommitLevel:
             level.exit_code = ExitCode.NO_ANSWER
             return level
         refs.append(Ref(version, flag, found[1], version, found[0]))
+    if not rp.repo.is_ancestor(refs[0].sha or "", refs[1].sha or ""):
+        level, _ = _new_level(plan, base, rp.repo)
+        level.message = (
+            f"commit bisection not run: tag {refs[0].tag} is not an ancestor of tag "
+            f"{refs[1].tag} (a release branch?); run again with --good/--bad as commits on "
+            "one line of history")
+        level.exit_code = ExitCode.NO_ANSWER
+        return level
     return bisect(plan, rp.repo, base, refs[0], refs[1])
 
 
