@@ -110,7 +110,9 @@ def markdown_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         return []
     from bisect_leak.evidence import trial_row
 
-    out = ["", f"### Commits {level.range_text} (first-parent history)", ""]
+    title = (f"Commits {level.range_text} (first-parent history)" if level.range_text
+             else "Commits checked")
+    out = ["", f"### {title}", ""]
     if level.range_text:
         out.append(f"{level.in_range} commits in range, {level.candidates} change installed "
                    f"files ({', '.join(level.roots) or 'all but docs/tests'}, build "
@@ -124,6 +126,8 @@ def markdown_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         pr = f"#{c.pr}" if c.pr else ""
         subject = c.subject.replace("|", "\\|")[:70]
         out.append(f"| `{label}` | {subject} | {pr} |" + "|".join(row))
+    out += [""] + [f"- `{label}`: {t.reason}" for label, t in level.py.trials.items()
+                   if t.reason]
     if level.message:
         out += ["", f"**{level.message}**"]
     answer = level.answer()
