@@ -62,7 +62,7 @@ def test_release_pair_then_the_merged_pr_that_leaks(cli: CLI, repo: toyrepo.ToyR
                                                     tmp_path: Path) -> None:
     cache, out, md = tmp_path / "cache", tmp_path / "out.json", tmp_path / "report.md"
     args = _args(cli, wheelhouse, scenario, cache, repo.path, "--good", "1.0.0", "--bad",
-                 "1.1.0", "--json", str(out), "--report", str(md))
+                 "1.1.0", "--json", str(out), "--report", str(md), "--culprit")
     proc = cli.run(args, cwd=tmp_path)
     assert proc.returncode == 0, describe_run(proc)
     data = json.loads(out.read_text())
@@ -88,6 +88,9 @@ def test_release_pair_then_the_merged_pr_that_leaks(cli: CLI, repo: toyrepo.ToyR
     assert broken["verdict"] == "error" and broken["reason"].startswith("build failed")
     assert "build:gone" in broken["stderr_tail"] or "gone" in broken["reason"]
     assert len(level["trials"]) <= math.log2(level["candidates"]) + 3
+    # --culprit at commit level: both commits' envs differ only in the package itself
+    assert level["culprit"].startswith("only the package itself changed")
+    assert level["freeze_diff"] == []
     # terminal: the release lines, then the commit lines; the answer names the commit
     versions = [m.group("version") for m in trial_lines(proc.stdout)]
     assert versions[:2] == ["1.0.0", "1.1.0"]
