@@ -63,6 +63,9 @@ def _on_sigterm(signum, frame) -> None:
 @click.option("--report", "report_path", type=click.Path(path_type=Path), metavar="PATH",
               help="Write a Markdown report.")
 @click.option("--inspect", is_flag=True, help="Report which object types and sites grow.")
+@click.option("--repo", type=click.Path(path_type=Path), metavar="PATH",
+              help="A local git clone of the package: bisect on to the commit; bounds and "
+                   "checks may then be any commit-ish, or WORKTREE.")
 @click.option("--culprit", is_flag=True, help="Find which changed dependency carries the leak.")
 @click.option("--confirm", type=int, default=1, show_default=True, metavar="N",
               help="After the search, measure the last good and first bad N more times afresh; "

@@ -7,7 +7,7 @@ import platform
 import re
 from pathlib import Path
 
-from bisect_leak import __version__, freeze
+from bisect_leak import __version__, commit_report, freeze
 from bisect_leak.classify import memory_figure
 from bisect_leak.outcome import Outcome, PythonOutcome
 from bisect_leak.search import SearchStatus
@@ -116,6 +116,7 @@ def _python_section(outcome: Outcome, py: PythonOutcome) -> list[str]:
     out.append("")
     reasons = [f"- {t.version}: {t.reason}" for t in trials if t.reason]
     out += reasons + [""]
+    out += commit_report.markdown_lines(outcome, py) + [""]  # --repo (issue 10)
     out += _what_grows(py, trials)
     for t in trials:
         body = "\n".join(t.freeze) or "(no env)"

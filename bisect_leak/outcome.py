@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bisect_leak import freeze
 from bisect_leak import scenario as scenarios
@@ -54,6 +54,7 @@ class PythonOutcome:
     culprits: list[CulpritTrial] = field(default_factory=list)
     culprit_message: str = ""
     replicated: bool | None = None  # after a found answer with --confirm: did every run agree
+    commits: Any = None  # commit_search.CommitLevel with --repo (issue 10)
 
 
 @dataclass

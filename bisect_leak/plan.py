@@ -8,6 +8,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from bisect_leak import commits
 from bisect_leak.classify import DEFAULT_THRESHOLD_KIB
 from bisect_leak.errors import BadInput
 from bisect_leak.releases import DEFAULT_INDEX
@@ -45,6 +46,7 @@ class Plan:
     inspect: bool = False
     culprit: bool = False
     confirm: int = 1  # times the last good and first bad are measured again after the search
+    repo: Path | None = None  # a local clone: bisect on to the commit (issue 10)
 
     @property
     def requirement(self) -> Requirement:
@@ -82,6 +84,12 @@ class Plan:
             )
         if not self.checks and not (self.good and self.bad):
             raise BadInput("give both --good VERSION and --bad VERSION, or --check VERSION")
+        if self.repo is None:  # issue 10: a commit-ish needs the clone it lives in
+            for flag, text in (("--good", self.good), ("--bad", self.bad),
+                               *(("--check", c) for c in self.checks)):
+                if text and not commits.is_release_text(text):
+                    raise BadInput(f"{flag} {text!r} is not a version (PEP 440), e.g. 0.68.2; "
+                                   "to give a commit, pass --repo CLONE")
         if self.threshold is not None and not self.threshold > 0:
             raise BadInput(f"--threshold {self.threshold:g}: give a positive number of KiB")
         for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):

@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -37,9 +37,15 @@ class Prober:
         self.py: PythonOutcome = py
         self.selection: releases.Selection = selection
 
+    def installed(self, version: str) -> tuple[str, datetime | None]:
+        """What gets installed for ``version`` (a requirement) and the date it stands for.
+        A release here; a wheel built from a commit in ``commit_search.CommitProber``."""
+        plan = self.plan
+        return f"{plan.name}{plan.extras}=={version}", self.selection.release(version).uploaded
+
     def spec(self, version: str) -> EnvSpec:
         plan, name = self.plan, canonicalize_name(self.plan.name)
-        pin = f"{plan.name}{plan.extras}=={version}"
+        pin, uploaded = self.installed(version)
         reqs = [pin]
         pinned = {canonicalize_name(requirement_name(p)) for p in plan.withs} | {name}
         reqs += [r for r in self.scenario.requirements
@@ -49,10 +55,8 @@ class Prober:
             reqs.append("uvicorn")
         overrides = (pin, *plan.withs)  # with the extras: an override replaces the requirement
         exclude_newer = None
-        if plan.resolve is Resolve.RELEASE_DATE:
-            uploaded = self.selection.release(version).uploaded
-            if uploaded is not None:
-                exclude_newer = (uploaded + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if plan.resolve is Resolve.RELEASE_DATE and uploaded is not None:
+            exclude_newer = (uploaded + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
         return EnvSpec(
             python=str(self.py.interpreter.path),
             python_version=self.py.interpreter.version,

@@ -195,3 +195,14 @@ def stop_all(deadline: float = 5.0) -> int:
     for group in groups:
         group.stop(deadline=deadline)
     return len(groups)
+
+
+def git(repo: Path, *args: str, timeout: float = 120.0,
+        env: Mapping[str, str] | None = None) -> Completed:
+    """``git -C repo ARGS`` with a stable, non-interactive environment (no pager, no prompt,
+    no locale-dependent output, paths unquoted)."""
+    base = dict(os.environ if env is None else env)
+    base.update({"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C",
+                 "GIT_OPTIONAL_LOCKS": "0"})
+    argv = ["git", "-c", "core.quotepath=off", "-C", str(repo), *args]
+    return run(argv, timeout=timeout, env=base)

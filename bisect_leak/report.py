@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from bisect_leak import commit_report
 from bisect_leak.classify import memory_figure
 from bisect_leak.evidence import freeze_changes
 from bisect_leak.outcome import Outcome, PythonOutcome, describe
@@ -102,11 +103,13 @@ def summary_text(outcome: Outcome) -> str:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
         if py.culprit_message:
             lines.append(f"  {py.culprit_message}")
+        lines += commit_report.summary_lines(outcome, py)  # --repo (issue 10)
         if py.search and py.search.status is SearchStatus.FOUND or plan.checks and py.trials:
             lines.append(f"  reproduce with: {outcome.reproduce(py)}")
     if outcome.interrupted:
         lines.append("interrupted: finished trials are kept in the cache; run again to resume")
-    tested = sum(len(py.trials) for py in outcome.results)
+    tested = sum(len(py.trials) + (len(py.commits.py.trials) if py.commits else 0)
+                 for py in outcome.results)
     lines.append(f"{tested} trial(s), {outcome.seconds:.0f} s, exit {int(outcome.exit_code)}")
     return "\n".join(lines) + "\n"
 
@@ -160,6 +163,7 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "reproduce": outcome.reproduce(py),
         "trials": [t.to_dict() for t in py.trials.values()],
     })
+    data.update(commit_report.json_fields(outcome, py))  # --repo (issue 10)
     return data
 
 

@@ -12,6 +12,7 @@ from packaging.version import Version
 
 from bisect_leak import (
     classify,
+    commit_search,
     culprit,
     envs,
     inspection,
@@ -78,6 +79,7 @@ def execute(
 
 def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
     plan.validate()
+    rp = commit_search.prepare(plan) if plan.repo else None  # issue 10: --repo, before all
     scenario = scenarios.resolve(plan.scenario)
     outcome.scenario = scenario
     settings = settings_for(plan, scenario)
@@ -89,13 +91,17 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
         if not scenario.supports(interp.version):
             raise BadInput(f"scenario {scenario.name!r} runs on Python {scenario.python}; "
                            f"Python {interp.version} is not: choose another --python")
-    old, new, old_flag, new_flag = _bounds(plan)  # before the index: bad input answers first
-    reporter.progress(f"listing releases of {plan.name}")
-    available = _available_releases(plan, fetch)
+    commits_only = rp is not None and rp.commit_bounds  # a bound is a commit: no releases
+    checks = rp.release_checks if rp else plan.checks
+    old, new, old_flag, new_flag = ("",) * 4 if commits_only else _bounds(plan)
+    available = []
+    if not commits_only and (checks or not plan.checks):
+        reporter.progress(f"listing releases of {plan.name}")
+        available = _available_releases(plan, fetch)
     selections = []
     for interp in interps:
-        if plan.checks:
-            selections.append(_check_selection(plan, available, interp))
+        if plan.checks or commits_only:
+            selections.append(_check_selection(plan, available, interp, checks))
         else:
             selections.append(releases.select(
                 available, plan.name, old, new, python_version=interp.version, pre=plan.pre,
@@ -123,6 +129,11 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                 prober.probe(version)
             prober.py.exit_code = _checks_exit(prober.py)
             prober.py.message = _checks_message(prober.py)
+            if rp:
+                commit_search.run_checks(plan, rp, prober)
+    elif commits_only:
+        for prober in probes:
+            commit_search.run_bounds(plan, rp, prober)
     else:
         old_state, new_state = regression_states(plan.fixed)
         searches = [Bisection(p.py.versions, old_state, new_state) for p in probes]
@@ -146,6 +157,8 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
                 prober.py.exit_code, prober.py.message = _answer(plan, scenario, prober.py)
                 if prober.py.search.found:
                     replication.confirm(plan, prober)
+                if rp and prober.py.exit_code is ExitCode.ANSWER:
+                    commit_search.after_releases(plan, rp, prober)
                 if plan.culprit and prober.py.exit_code is ExitCode.ANSWER:
                     culprit.find(plan, prober)
     if plan.inspect:  # after the answers: the pair (or the checks) re-run briefly, inspected
@@ -198,10 +211,11 @@ def _available_releases(plan: Plan, fetch) -> list[releases.Release]:
     return sorted(found.values(), key=lambda r: r.version)
 
 
-def _check_selection(plan: Plan, available, interp: Interpreter) -> releases.Selection:
+def _check_selection(plan: Plan, available, interp: Interpreter,
+                     checks: tuple[str, ...]) -> releases.Selection:
     chosen = []
     known = {r.version: r for r in available}
-    for text in plan.checks:
+    for text in checks:
         v = releases.parse_version(text, "--check")
         if v not in known:
             raise BadInput(f"{plan.name} has no release {v} (--check); nearest: "

@@ -1,0 +1,98 @@
+"""--repo on real history: uvicorn 0.13.4 -> 0.14.0 (uvicorn#1226) down to the commit.
+
+The clone comes from /work/shared/repos/uvicorn.bundle (or $BISECT_LEAK_UVICORN_BUNDLE).
+Whatever the commit level measures, the structural truth is asserted: either a commit is
+named that lies in the range, on the first-parent history, and changed installed files, or
+the run says honestly why none can be (exit 1 with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bisect_leak import commits, interpreters
+
+pytestmark = [pytest.mark.index, pytest.mark.slow]
+
+BUNDLE = Path(os.environ.get("BISECT_LEAK_UVICORN_BUNDLE",
+                             "/work/shared/repos/uvicorn.bundle"))
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} (CI must not skip this test)")
+    pytest.skip(what)
+
+
+def _git(clone: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(clone), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def _changed(clone: Path, sha: str) -> list[str]:
+    return _git(clone, "diff", "--name-only", f"{sha}^1", sha).stdout.split()
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not BUNDLE.exists():
+        _missing(f"no uvicorn bundle at {BUNDLE}")
+    dest = tmp_path_factory.mktemp("uvicorn-repo") / "uvicorn"
+    subprocess.run(["git", "clone", "--quiet", str(BUNDLE), str(dest)], check=True,
+                   timeout=300)
+    return dest
+
+
+def _python(minor: str) -> str:
+    found = [i for i in interpreters.discover() if i.minor == minor]
+    if not found:
+        _missing(f"no Python {minor} on this machine")
+    return found[0].version
+
+
+def test_uvicorn_1226_down_to_the_commit(clone: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    argv = [sys.executable, "-m", "bisect_leak", "--package", "uvicorn[standard]", "--repo",
+            str(clone), "--good", "0.13.4", "--bad", "0.14.0", "--with", "uvloop==0.15.2",
+            "--python", _python("3.8"), "--scenario", "tcp-ping", "--metric", "fds",
+            "--concurrency", "32", "--cache-dir", str(tmp_path / "c"), "--json", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800, cwd=tmp_path)
+    told = f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode in (0, 1), told
+    data = json.loads(out.read_text())
+    assert (data["last_good"], data["first_bad"]) == ("0.13.4", "0.14.0"), told
+    level = data["commits"]
+    assert level["range"] == "0.13.4..0.14.0" and level["history"] == "first-parent"
+    in_range = _git(clone, "rev-list", "--first-parent", "0.13.4..0.14.0").stdout.split()
+    assert level["in_range"] == len(in_range)
+    assert 2 <= level["candidates"] < level["in_range"]  # docs/tests-only commits dropped
+    measured = {t["commit"]["sha"]: t for t in level["trials"]}
+    old_tag = _git(clone, "rev-parse", "0.13.4^{commit}").stdout.strip()
+    assert set(measured) <= set(in_range) | {old_tag}
+    for sha in set(measured) - {old_tag, in_range[0]}:  # every commit between the tags
+        assert any(commits.installs(p, ("uvicorn/",)) for p in _changed(clone, sha)), sha
+    if proc.returncode == 0:
+        bad, good = data["first_bad_commit"], data["last_good_commit"]
+        assert bad["sha"] in in_range, told
+        installed = [p for p in _changed(clone, bad["sha"]) if commits.installs(p, ("uvicorn/",))]
+        assert installed and sorted(f["path"] for f in bad["files"]) == sorted(installed)
+        assert _git(clone, "merge-base", "--is-ancestor", good["sha"], bad["sha"]).returncode == 0
+        assert measured[bad["sha"]]["verdict"] == "leaking"
+        assert measured[good["sha"]]["verdict"] == "stable"
+        assert bad["show"].endswith(f"show {bad['sha']}")
+        assert bad["sha"][:10] in proc.stdout and bad["subject"] in proc.stdout
+        if bad["pr"] is not None:
+            assert f"(#{bad['pr']})" in bad["subject"] or f"#{bad['pr']} " in bad["subject"]
+        errors = sum(1 for t in level["trials"] if t["verdict"] != "leaking"
+                     and t["verdict"] != "stable")
+        assert len(level["trials"]) <= math.log2(level["candidates"]) + 3 + errors
+    else:
+        assert data["first_bad_commit"] is None and level["message"], told
+        assert level["status"] in ("range", "bounds-contradict", "bound-unknown"), told
