@@ -141,9 +141,12 @@ def _what_grows(py: PythonOutcome, trials: list[TrialResult]) -> list[str]:
            "that allocated what is still alive):", ""]
     for t in inspected:
         types = ", ".join(f"`{n}` +{d:,}" for n, d, _ in t.inspect["types"][:8]) or "nothing"
+        top = t.inspect.get("sites", [])[:5]
         sites = ", ".join(f"`{short_site(site)}` +{size / 1024:,.0f} KiB"
-                          for site, size, _ in t.inspect.get("sites", [])[:5]) or "none"
+                          for site, size, *_ in top) or "none"
         out += [f"- {t.version} ({t.verdict.value}): types {types}; sites {sites}"]
+        if top and len(top[0]) > 3 and top[0][3]:  # the line that keeps the most
+            out += [f"  - `{short_site(top[0][0])}`: `{top[0][3]}`"]
     return out + [""]
 
 

@@ -33,6 +33,9 @@ def ask(port: int, command: str, timeout: float = 120.0) -> dict:
 def describe(diff: dict, top: int = 5) -> str:
     """One line: the top growing types and sites."""
     types = ", ".join(f"{name} +{delta:,}" for name, delta, _ in diff.get("types", [])[:top])
-    sites = ", ".join(f"{site.split('/')[-1]} +{size / 1024:,.0f} KiB"
-                      for site, size, _ in diff.get("sites", [])[:3])
+    named = []
+    for i, (site, size, *rest) in enumerate(diff.get("sites", [])[:3]):
+        code = f" `{rest[1][:60]}`" if i == 0 and len(rest) > 1 and rest[1] else ""
+        named.append(f"{site.split('/')[-1]}{code} +{size / 1024:,.0f} KiB")
+    sites = ", ".join(named)
     return f"grew: {types or 'nothing'}; sites: {sites or 'none'}"

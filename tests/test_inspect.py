@@ -49,7 +49,8 @@ def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_
     assert grown.get("bytearray", 0) >= inspection.WINDOW  # one per traced request
     assert "bytearray" not in {name for name, _, _ in good["types"]}
     assert any("leakytoy" in site and size >= inspection.WINDOW * 1024
-               for site, size, _ in bad["sites"])
+               for site, size, *_ in bad["sites"])
     text = report.read_text()
     assert "What grows" in text and "`bytearray`" in text
+    assert "`_LEAK.append(bytearray(1024))`" in text  # the line that keeps them
     assert f"{TOY_FIRST_BAD} on Python {interp.version}: grew: bytearray" in proc.stderr

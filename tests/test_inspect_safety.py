@@ -65,8 +65,9 @@ def test_inspected_trials_never_crash_the_server(toy_env, parser, tmp_path):
         assert result.verdict is not Verdict.ERROR, (result.reason, result.stderr_tail)
         grown = {name: delta for name, delta, _ in result.inspect["types"]}
         assert grown.get("bytearray", 0) >= 1500, result.inspect  # one per traced request
-        site, size, _ = result.inspect["sites"][0]
+        site, size, _, code = result.inspect["sites"][0]
         assert "leakytoy" in site and size >= 1500 * 1024, result.inspect
+        assert code == "_LEAK.append(bytearray(1024))"  # the line that keeps them
 
 
 @pytest.mark.parametrize("parser", ["", "httptools"], ids=["h11", "httptools"])

@@ -41,6 +41,9 @@ def installed(tmp_path_factory) -> Path:
     for name in BUILTINS:
         assert f"bisect_leak/scenarios/{name}/scenario.toml" in names
         assert f"bisect_leak/scenarios/{name}/app.py" in names
+    for module in (ROOT / "bisect_leak").rglob("*.py"):  # pyproject lists packages by name
+        if "__pycache__" not in module.parts:
+            assert module.relative_to(ROOT).as_posix() in names, f"{module} not in the wheel"
     venv = tmp_path_factory.mktemp("user") / "venv"
     made = _run([sys.executable, "-m", "venv", venv], timeout=120)
     assert made.returncode == 0, describe_run(made)

@@ -19,6 +19,7 @@ runs in the main thread.
 import collections
 import gc
 import json
+import linecache
 import os
 import signal
 import socket
@@ -119,11 +120,13 @@ def diff():
         key=lambda item: -item[1],
     )
     types = [[name, delta, now.get(name, 0)] for name, delta in growth[:TOP] if delta > 0]
-    return {"ok": True, "types": types, "sites": sites, "gc_counts": list(gc.get_count())}
+    return {"ok": True, "types": types, "sites": _with_code(sites),
+            "gc_counts": list(gc.get_count())}
 
 
 def _sites():
-    """The top lines by memory allocated since the baseline and still alive."""
+    """The top lines by memory allocated since the baseline and still alive:
+    ``[file:line, bytes, blocks, the line's code]``."""
     snap = _snapshot()
     tracemalloc.stop()
     if snap is None:
@@ -132,6 +135,14 @@ def _sites():
     for stat in snap.statistics("lineno")[:TOP]:
         frame = stat.traceback[0]
         sites.append([f"{frame.filename}:{frame.lineno}", stat.size, stat.count])
+    return sites
+
+
+def _with_code(sites):
+    """Each site with its line of code (read after counting: linecache keeps what it reads)."""
+    for site in sites:
+        filename, _, lineno = site[0].rpartition(":")
+        site.append(linecache.getline(filename, int(lineno)).strip())
     return sites
 
 
