@@ -95,7 +95,7 @@ class DaskExecutor:
                 f"cannot reach the Dask scheduler at {address}: {exc}") from None
         self.timeout = timeout
         self.where = f"Dask scheduler {address}"
-        self._completed = as_completed(with_results=False)
+        self._completed = as_completed(loop=self.client.loop, with_results=False)
         self._jobs: dict = {}
         self.slots = self._trial_slots(address)
 

@@ -312,8 +312,10 @@ class _Clock:
         self.durations.append(seconds)
 
     def status(self, done: int, left: int, exact: bool) -> str:
-        text = (f"{done}/{done + left} cells" if exact
-                else f"{done} cells done, {left} to go (or more)")
+        if exact:
+            text = f"{done}/{done + left} cells"
+        else:
+            text = f"{done} cells done" + (f", {left} to go (or more)" if left else "")
         if self.durations and left:
             mean = sum(self.durations) / len(self.durations)
             text += f", about {mean * left / min(self.slots, max(left, 1)):.0f} s left"
