@@ -78,16 +78,23 @@ class LocalExecutor:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+def require_dask() -> None:
+    """BadInput unless ``distributed`` (the ``dask`` extra) can be imported."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise BadInput("--dask needs the dask extra: pip install 'bisect-leak[dask]'"
+                       ) from None
+
+
 class DaskExecutor:
     """Each cell a Dask task needing one ``trial`` resource: one trial per worker at a time.
     A worker that dies mid-cell has its task rerun elsewhere by the scheduler."""
 
     def __init__(self, address: str, timeout: float):
-        try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise BadInput("--dask needs the dask extra: pip install 'bisect-leak[dask]'"
-                           ) from None
+        require_dask()
+        from distributed import Client, as_completed
+
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as exc:

@@ -15,7 +15,7 @@ from bisect_leak import interpreters, mapplan, processes, releases, runner
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.errors import BadInput, ExitCode
-from bisect_leak.executors import DaskExecutor, Executor, Job, LocalExecutor
+from bisect_leak.executors import DaskExecutor, Executor, Job, LocalExecutor, require_dask
 from bisect_leak.mapplan import Cell, Flip, Row
 from bisect_leak.outcome import PythonOutcome
 from bisect_leak.plan import Plan
@@ -103,6 +103,8 @@ def execute(plan: MapPlan, reporter: MapReporter, *,
     processes.stopping.clear()
     executor: Executor | None = None
     try:
+        if plan.dask:
+            require_dask()  # before anything is written
         outcome.rows = _rows(plan, reporter, fetch)
         executor = _executor(plan, outcome.rows)
         outcome.where = executor.where
