@@ -9,9 +9,9 @@ from bisect_leak.mapplan import Row, flips, hidden_note, next_edges, next_every
 from bisect_leak.verdict import Verdict
 
 ROW = Row("3.7.16", "hello")
-L, S, I, E = Verdict.LEAKING, Verdict.STABLE, Verdict.INCONCLUSIVE, Verdict.ERROR
+L, S, U, E = Verdict.LEAKING, Verdict.STABLE, Verdict.INCONCLUSIVE, Verdict.ERROR
 
-truths = st.lists(st.sampled_from([L, S, I, E]), min_size=1, max_size=40)
+truths = st.lists(st.sampled_from([L, S, U, E]), min_size=1, max_size=40)
 judged_truths = st.lists(st.sampled_from([L, S]), min_size=1, max_size=40)
 
 
@@ -76,7 +76,7 @@ def test_edges_finds_a_single_flip_exactly_in_log_steps(n, at, leak_first, batch
     assert len(known) <= 2 + n.bit_length() + 1
 
 
-@given(st.lists(st.sampled_from([I, E]), min_size=1, max_size=6), st.integers(3, 20))
+@given(st.lists(st.sampled_from([U, E]), min_size=1, max_size=6), st.integers(3, 20))
 def test_edges_steps_inward_past_unjudged_ends(unjudged, n):
     truth = unjudged + [S] * n + list(reversed(unjudged))
     known, _ = run(next_edges, truth)
@@ -87,7 +87,7 @@ def test_edges_steps_inward_past_unjudged_ends(unjudged, n):
 
 
 def test_a_flip_across_unjudged_cells_names_them():
-    truth = [S, S, E, I, L, L]
+    truth = [S, S, E, U, L, L]
     known, _ = run(next_every, truth)
     (flip,) = flips(ROW, versions_of(truth), known)
     assert (flip.last_before, flip.first_after, flip.unjudged) == ("1.1.0", "1.4.0",
