@@ -195,7 +195,7 @@ def _run(plan: MapPlan, outcome: MapOutcome, executor: Executor,
                 continue
             cached = _cached(rows[cell.row], cell)
             if cached is not None:
-                _record(outcome, cached, reporter, clock, plan, running)
+                _record(outcome, cached, reporter, clock, plan)
                 continue
             if len(running) >= executor.slots and not plan.dask:
                 continue  # a local executor takes only what it can run now
@@ -203,6 +203,8 @@ def _run(plan: MapPlan, outcome: MapOutcome, executor: Executor,
                       _task_name(cell))
             running[cell] = job
             executor.submit(job)
+            reporter.progress(f"measuring {cell.candidate} on {cell.row.label} "
+                              f"({executor.where})")
         if not running:
             if not _wanted(plan, outcome):
                 return
@@ -213,11 +215,11 @@ def _run(plan: MapPlan, outcome: MapOutcome, executor: Executor,
         result = _from_run(rows[cell.row], cell, raw, write=bool(plan.dask))
         outcome.measured += 1
         clock.add(result.seconds)
-        _record(outcome, result, reporter, clock, plan, running)
+        _record(outcome, result, reporter, clock, plan)
 
 
 def _record(outcome: MapOutcome, result: CellResult, reporter: MapReporter,
-            clock: _Clock, plan: MapPlan, running: dict) -> None:
+            clock: _Clock, plan: MapPlan) -> None:
     outcome.cells[result.cell] = result
     left = len(_wanted(plan, outcome))  # the running cells among them
     reporter.cell(result, clock.status(len(outcome.cells), left, plan.mode is Mode.EVERY))

@@ -337,3 +337,37 @@ def _serving(worker: psutil.Process) -> bool:
     except psutil.Error:
         return False
     return False
+
+
+def test_interrupt_stops_the_cells_and_a_rerun_resumes_from_the_cache(world, tmp_path):
+    cache = tmp_path / "cache"
+    args = ["map", *world.args(cache, pythons=1, scenarios=1), "--every"]
+    with open(tmp_path / "out", "wb") as so, open(tmp_path / "err", "wb") as se:
+        run = subprocess.Popen([sys.executable, "-m", "bisect_leak", *args], cwd=tmp_path,
+                               env=world.cli.env, stdin=subprocess.DEVNULL, stdout=so, stderr=se)
+    try:
+        me = psutil.Process(run.pid)
+        deadline = time.monotonic() + DEADLINE
+        while not ("2/6 cells" in (tmp_path / "out").read_text() and _serving(me)):
+            assert run.poll() is None and time.monotonic() < deadline, (
+                (tmp_path / "err").read_text())
+            time.sleep(0.05)
+        family = me.children(recursive=True)
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=60) == 130
+    finally:
+        if run.poll() is None:
+            run.kill()
+    err = (tmp_path / "out").read_text() + (tmp_path / "err").read_text()
+    assert "interrupted:" in err and "run again to resume from the cache" in err, err
+    gone, alive = psutil.wait_procs(family, timeout=5)
+    assert not alive, [p.pid for p in alive]
+    assert not list((cache / "results").glob(".tmp-*"))
+    kept = len(list((cache / "results").glob("*.json")))
+    assert kept >= 2
+    out = tmp_path / "resumed.json"
+    again = world.run([*args[1:], "--json", str(out)], cwd=tmp_path)
+    assert again.returncode == 0, describe_run(again)
+    data = json.loads(out.read_text())
+    assert sum(c["from_cache"] for c in data["cells"]) == kept
+    assert data["measured"] == 6 - kept
