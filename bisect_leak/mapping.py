@@ -76,9 +76,15 @@ class MapOutcome:
     interrupted: bool = False
     seconds: float = 0.0
     measured: int = 0  # cells measured by this run (not from a cache)
+    _known: dict[Row, dict[str, Verdict]] = field(default_factory=dict)
 
     def known(self, row: Row) -> dict[str, Verdict]:
-        return {c.candidate: r.trial.verdict for c, r in self.cells.items() if c.row == row}
+        """The verdicts of a row's cells so far (the planner's view)."""
+        return self._known.setdefault(row, {})
+
+    def add(self, result: CellResult) -> None:
+        self.cells[result.cell] = result
+        self.known(result.cell.row)[result.cell.candidate] = result.trial.verdict
 
 
 class MapReporter(Protocol):
@@ -188,12 +194,14 @@ def _run(plan: MapPlan, outcome: MapOutcome, executor: Executor,
          reporter: MapReporter) -> None:
     rows = {r.row: r for r in outcome.rows}
     running: dict[Cell, Job] = {}
+    missed: set[Cell] = set()  # looked up in the cache: not there
     clock = _Clock(executor.slots)
     while True:
         for cell in _wanted(plan, outcome):
             if cell in running or cell in outcome.cells:
                 continue
-            cached = _cached(rows[cell.row], cell)
+            cached = None if cell in missed else _cached(rows[cell.row], cell)
+            missed.add(cell)
             if cached is not None:
                 _record(outcome, cached, reporter, clock, plan)
                 continue
@@ -220,7 +228,7 @@ def _run(plan: MapPlan, outcome: MapOutcome, executor: Executor,
 
 def _record(outcome: MapOutcome, result: CellResult, reporter: MapReporter,
             clock: _Clock, plan: MapPlan) -> None:
-    outcome.cells[result.cell] = result
+    outcome.add(result)
     left = len(_wanted(plan, outcome))  # the running cells among them
     reporter.cell(result, clock.status(len(outcome.cells), left, plan.mode is Mode.EVERY))
 

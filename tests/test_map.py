@@ -371,3 +371,40 @@ def test_interrupt_stops_the_cells_and_a_rerun_resumes_from_the_cache(world, tmp
     data = json.loads(out.read_text())
     assert sum(c["from_cache"] for c in data["cells"]) == kept
     assert data["measured"] == 6 - kept
+
+
+def test_interrupt_cancels_the_clusters_pending_cells(world, tmp_path):
+    cache = tmp_path / "cache"
+    with cluster(world, tmp_path) as c:
+        with open(tmp_path / "out", "wb") as so, open(tmp_path / "err", "wb") as se:
+            run = subprocess.Popen(
+                [sys.executable, "-m", "bisect_leak", "map", *world.args(cache, scenarios=1),
+                 "--every", "--dask", c.address], cwd=tmp_path, env=world.cli.env,
+                stdin=subprocess.DEVNULL, stdout=so, stderr=se)
+        try:
+            deadline = time.monotonic() + DEADLINE
+            while "1/12 cells" not in (tmp_path / "out").read_text():
+                assert run.poll() is None and time.monotonic() < deadline, (
+                    (tmp_path / "err").read_text())
+                time.sleep(0.05)
+            run.send_signal(signal.SIGINT)
+            assert run.wait(timeout=60) == 130
+        finally:
+            if run.poll() is None:
+                run.kill()
+        text = (tmp_path / "out").read_text() + (tmp_path / "err").read_text()
+        assert "pending cancelled" in text, text
+        from distributed import Client
+
+        def count(dask_scheduler) -> int:  # pickled by value: the scheduler cannot import us
+            return len(dask_scheduler.tasks)
+
+        with Client(c.address, timeout=DEADLINE) as client:
+            deadline = time.monotonic() + DEADLINE  # the cells already running end there
+            while client.run_on_scheduler(count) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert client.run_on_scheduler(count) == 0
+        measured = result_keys(c.cache("wa")) + result_keys(c.cache("wb"))
+        assert len(measured) < 12  # the cancelled cells never ran
+        assert len(result_keys(cache)) <= len(measured)
+
