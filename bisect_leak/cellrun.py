@@ -25,16 +25,20 @@ def worker_cache_dir() -> str:
     return os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "bisect-leak")
 
 
-def run_check(args: list[str], cache_dir: str | None, timeout: float) -> dict:
-    """Run one ``--check`` here. ``args`` name the candidate, Python, scenario and options,
-    without ``--cache-dir`` and ``--json``. Returns the exit code, the run's JSON (None when
-    it wrote none), the last lines of stderr, where and how long it ran."""
+def run_check(args: list[str], python: list[str], cache_dir: str | None,
+              timeout: float) -> dict:
+    """Run one ``--check`` here. ``args`` name the candidate, scenario and options, without
+    ``--python``, ``--cache-dir`` and ``--json``; ``python`` is an interpreter path, then
+    its version: the path where it exists here (no search), else the version. Returns the
+    exit code, the run's JSON (None when it wrote none), the last lines of stderr, where and
+    how long it ran."""
     cache = cache_dir or worker_cache_dir()
     began = time.monotonic()
+    chosen = next((p for p in python[:-1] if os.path.exists(p)), python[-1])
     with tempfile.TemporaryDirectory(prefix="bisect-leak-cell-") as tmp:
         out = Path(tmp) / "cell.json"
-        argv = [sys.executable, "-m", "bisect_leak", *args, "--cache-dir", cache,
-                "--json", str(out)]
+        argv = [sys.executable, "-m", "bisect_leak", *args, "--python", chosen,
+                "--cache-dir", cache, "--json", str(out)]
         done = processes.run(argv, timeout=timeout)
         try:
             data = json.loads(out.read_text())

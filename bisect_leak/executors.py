@@ -25,7 +25,8 @@ DASK_RETRIES = 2  # a cell whose task raised is tried again this many times
 @dataclass(frozen=True)
 class Job:
     key: Hashable  # the caller's name for it (a Cell)
-    args: tuple[str, ...]  # the --check arguments, without --cache-dir and --json
+    args: tuple[str, ...]  # the --check arguments, without --python, --cache-dir, --json
+    python: tuple[str, ...]  # an interpreter path, and its version where the path is missing
     name: str  # a short unique text key (a Dask task key)
 
 
@@ -53,14 +54,15 @@ class LocalExecutor:
         if self._pool is None:
             self._queue.append(job)
             return
-        future = self._pool.submit(cellrun.run_check, list(job.args), self.cache_dir,
-                                   self.timeout)
+        future = self._pool.submit(cellrun.run_check, list(job.args), list(job.python),
+                                   self.cache_dir, self.timeout)
         self._running[future] = job
 
     def next_done(self) -> tuple[Job, dict]:
         if self._pool is None:
             job = self._queue.popleft()
-            return job, cellrun.run_check(list(job.args), self.cache_dir, self.timeout)
+            return job, cellrun.run_check(list(job.args), list(job.python), self.cache_dir,
+                                        self.timeout)
         while True:  # short waits: a Ctrl-C is seen at once
             done, _ = cf.wait(list(self._running), timeout=0.2,
                               return_when=cf.FIRST_COMPLETED)
@@ -128,7 +130,8 @@ class DaskExecutor:
 
     def submit(self, job: Job) -> None:
         future = self.client.submit(
-            cellrun.run_check, list(job.args), None, self.timeout, key=job.name,
+            cellrun.run_check, list(job.args), list(job.python), None, self.timeout,
+            key=job.name,
             resources={"trial": 1}, retries=DASK_RETRIES, pure=False)
         self._jobs[future.key] = job
         self._completed.add(future)

@@ -61,7 +61,7 @@ class MapRow:
     prober: Prober  # for the results cache keys only: cells run as --check subprocesses
     versions: list[str]
     skipped: list[tuple[str, str]]
-    python_arg: str  # what the --check subprocess is given as --python
+    python: tuple[str, ...]  # for --python: this path; on a worker without it, the version
 
 
 @dataclass
@@ -163,9 +163,9 @@ def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
             py = PythonOutcome(interpreter=interp, versions=selection.versions)
             prober = Prober(row_plan, sc, runner.settings_for(row_plan, sc), store, _Quiet(),
                             py, selection)
-            python_arg = interp.version if plan.dask else str(interp.path)
+            python = (str(interp.path), interp.version) if plan.dask else (str(interp.path),)
             rows.append(MapRow(Row(interp.version, sc.name), sc, prober, selection.versions,
-                               list(selection.skipped), python_arg))
+                               list(selection.skipped), python))
     return rows
 
 
@@ -208,7 +208,7 @@ def _run(plan: MapPlan, outcome: MapOutcome, executor: Executor,
             if len(running) >= executor.slots and not plan.dask:
                 continue  # a local executor takes only what it can run now
             job = Job(cell, tuple(_check_args(plan, rows[cell.row], cell.candidate)),
-                      _task_name(cell))
+                      rows[cell.row].python, _task_name(cell))
             running[cell] = job
             executor.submit(job)
             reporter.progress(f"measuring {cell.candidate} on {cell.row.label} "
@@ -245,12 +245,15 @@ def _cached(row: MapRow, cell: Cell) -> CellResult | None:
 
 def _from_run(row: MapRow, cell: Cell, raw: dict, *, write: bool) -> CellResult:
     """A finished --check: its trial, written into the local cache when it ran elsewhere."""
-    data = _trial_of(raw.get("json"), cell.candidate)
+    data, python = _trial_of(raw.get("json"), cell.candidate)
     where = raw.get("worker") or (raw.get("host") or "?" if write else "here")
-    if data is None:
+    if data is None or python != cell.row.python:
         why = (raw.get("stderr") or "").strip().splitlines()
         reason = (f"bisect-leak --check exited {raw.get('exit_code')} without a trial: "
                   + (why[-1] if why else "no output"))
+        if data is not None:  # a worker whose Python is another patch release
+            reason = (f"{where} measured on Python {python}, not {cell.row.python}: "
+                      f"install Python {cell.row.python} there")
         trial = TrialResult(version=cell.candidate, verdict=Verdict.ERROR, error=reason)
         return CellResult(cell, trial, trial.to_dict(), False, where, raw.get("seconds", 0.0))
     trial = TrialResult.from_dict(data)
@@ -264,20 +267,18 @@ def _from_run(row: MapRow, cell: Cell, raw: dict, *, write: bool) -> CellResult:
                       raw.get("seconds", 0.0))
 
 
-def _trial_of(data: dict | None, version: str) -> dict | None:
-    if not data:
-        return None
-    results = data.get("results") or [data]
-    for result in results:
+def _trial_of(data: dict | None, version: str) -> tuple[dict | None, str | None]:
+    """The version's trial in a --check's JSON, and the Python it ran on."""
+    for result in (data.get("results") or [data]) if data else ():
         for t in result.get("trials", ()):
             if t.get("version") == version:
-                return t
-    return None
+                return t, result.get("python")
+    return None, None
 
 
 def _check_args(plan: MapPlan, row: MapRow, version: str) -> list[str]:
     b = row.prober.plan
-    args = ["--package", b.package, "--check", version, "--python", row.python_arg,
+    args = ["--package", b.package, "--check", version,
             "--scenario", b.scenario, "--metric", b.metric.value, "--resolve", b.resolve.value]
     for pin in b.withs:
         args += ["--with", pin]
