@@ -33,7 +33,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--requests", type=int, metavar="N",
               help="Requests measured after warm-up before the first verdict.")
 @click.option("--concurrency", type=int, metavar="N", help="Open connections.")
-@click.option("--metric", type=click.Choice([Signal.GROWTH.value, Signal.FDS.value]),
+@click.option("--metric", type=click.Choice([s.value for s in Signal]),
               default="growth", show_default=True, help="The signal that decides a verdict.")
 @click.option("--threshold", type=float, metavar="KIB", help="As for the bisection.")
 @click.option("--resolve", type=click.Choice([r.value for r in Resolve]),

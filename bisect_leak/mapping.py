@@ -139,9 +139,6 @@ def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
     base.validate()
     if plan.jobs < 1:
         raise BadInput(f"--jobs {plan.jobs}: give a whole number of at least 1")
-    if plan.base.metric is Signal.HELD:
-        raise BadInput("--metric held needs a reference run per row, which a map does not "
-                       "have yet: use --metric growth or fds, or a bisection")
     found = [scenarios.resolve(s) for s in plan.scenarios]
     pythons = base.pythons or (f"{sys.version_info[0]}.{sys.version_info[1]}",)
     interps = [interpreters.find(p) for p in pythons]
@@ -234,13 +231,22 @@ def _record(outcome: MapOutcome, result: CellResult, reporter: MapReporter,
 
 
 def _cached(row: MapRow, cell: Cell) -> CellResult | None:
-    """The cell's trial from the results cache, under the key a bisection uses."""
-    data = row.prober.store.result(row.prober.result_key(row.prober.spec(cell.candidate)))
-    if data is None:
+    """The cell's trial from the results cache, under the key a bisection uses, read (and
+    judged) by the prober as a bisection reads it. None unless everything it needs is there:
+    the prober must never measure here."""
+    p = row.prober
+    needed = {cell.candidate}
+    if p.settings.metric is Signal.HELD:
+        needed.add(_reference(row))
+    if any(p.store.result(p.result_key(p.spec(v))) is None for v in needed):
         return None
-    trial = TrialResult.from_dict(data)
-    trial.from_cache = True
+    trial = p.probe(cell.candidate)
     return CellResult(cell, trial, trial.to_dict(), True, "cache", 0.0)
+
+
+def _reference(row: MapRow) -> str:
+    """Held memory is judged against the row's oldest release (a bisection's good bound)."""
+    return row.versions[0]
 
 
 def _from_run(row: MapRow, cell: Cell, raw: dict, *, write: bool) -> CellResult:
@@ -257,14 +263,27 @@ def _from_run(row: MapRow, cell: Cell, raw: dict, *, write: bool) -> CellResult:
         trial = TrialResult(version=cell.candidate, verdict=Verdict.ERROR, error=reason)
         return CellResult(cell, trial, trial.to_dict(), False, where, raw.get("seconds", 0.0))
     trial = TrialResult.from_dict(data)
-    canonical = trial.to_dict()
-    if write and trial.verdict is not Verdict.ERROR:
-        spec = row.prober.spec(cell.candidate)
-        label = f"{row.prober.plan.name} {cell.candidate} on Python {row.row.python}"
-        row.prober.store.put_result(row.prober.result_key(spec), spec.key,
-                                    f"{label}, {row.scenario.name} (map, {where})", canonical)
-    return CellResult(cell, trial, canonical, bool(data.get("from_cache")), where,
+    if write:
+        _write_back(row, raw["json"], where)
+    return CellResult(cell, trial, trial.to_dict(), bool(data.get("from_cache")), where,
                       raw.get("seconds", 0.0))
+
+
+def _write_back(row: MapRow, data: dict, where: str) -> None:
+    """Every trial a worker's --check made (the cell's, and a held reference) into the local
+    cache, under the keys a bisection here uses; errors are not kept, as a bisection's."""
+    p = row.prober
+    for result in data.get("results") or [data]:
+        for t in result.get("trials", ()):
+            version = t.get("version")
+            if version not in row.versions or t.get("verdict") == Verdict.ERROR.value:
+                continue
+            spec = p.spec(version)
+            key = p.result_key(spec)
+            if p.store.result(key) is None:
+                label = f"{p.plan.name} {version} on Python {row.row.python}, {row.scenario.name}"
+                p.store.put_result(key, spec.key, f"{label} (map, {where})",
+                                   TrialResult.from_dict(t).to_dict())
 
 
 def _trial_of(data: dict | None, version: str) -> tuple[dict | None, str | None]:
@@ -278,7 +297,10 @@ def _trial_of(data: dict | None, version: str) -> tuple[dict | None, str | None]
 
 def _check_args(plan: MapPlan, row: MapRow, version: str) -> list[str]:
     b = row.prober.plan
-    args = ["--package", b.package, "--check", version,
+    args = ["--package", b.package]
+    if b.metric is Signal.HELD and version != _reference(row):
+        args += ["--check", _reference(row)]  # the first --check is the reference
+    args += ["--check", version,
             "--scenario", b.scenario, "--metric", b.metric.value, "--resolve", b.resolve.value]
     for pin in b.withs:
         args += ["--with", pin]

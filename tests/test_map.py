@@ -408,3 +408,21 @@ def test_interrupt_cancels_the_clusters_pending_cells(world, tmp_path):
         assert len(measured) < 12  # the cancelled cells never ran
         assert len(result_keys(cache)) <= len(measured)
 
+
+
+def test_held_map_judges_each_release_against_the_rows_oldest(world, tmp_path):
+    args = [*world.args(tmp_path / "cache", pythons=1, scenarios=1), "--every",
+            "--metric", "held", "--threshold", "300"]
+    first = world.run([*args, "--json", str(tmp_path / "a.json")], cwd=tmp_path)
+    assert first.returncode == 0, describe_run(first)
+    data = json.loads((tmp_path / "a.json").read_text())
+    by = {c["candidate"]: c for c in data["cells"]}
+    assert "reference" in by["1.0.0"]["reason"] and by["1.0.0"]["verdict"] == "stable"
+    for v in ("1.3.0", "1.4.0", "1.5.0"):
+        assert by[v]["verdict"] == "stable" and by[v]["unit"] == "MiB held", by[v]
+    for v in ("1.1.0", "1.2.0"):  # a steady leak holds more, though its spread is wide
+        assert by[v]["verdict"] != "stable" and by[v]["value"] > 0.3, by[v]
+    again = world.run([*args, "--json", str(tmp_path / "b.json")], cwd=tmp_path)
+    assert again.returncode == 0, describe_run(again)
+    rerun = json.loads((tmp_path / "b.json").read_text())
+    assert rerun["measured"] == 0 and cells(rerun) == cells(data)
