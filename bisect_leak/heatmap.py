@@ -41,7 +41,9 @@ def draw(outcome: MapOutcome, png: Path) -> list[Path]:
     ax.set_yticks([y + 0.5 for y in range(len(versions))])
     ax.set_yticklabels(versions, fontsize=8)
     plan = outcome.plan
-    ax.set_title(f"{plan.base.name}: {UNITS[plan.base.metric]} ({plan.mode.value})",
+    threshold = rows[0].prober.settings.threshold
+    ax.set_title(f"{plan.base.name} {plan.old} .. {plan.new}: {plan.base.metric.value}, "
+                 f"{UNITS[plan.base.metric]} (threshold {threshold:g}; --{plan.mode.value})",
                  fontsize=9, pad=28)
     kinds = ["leaking", "stable", "inconclusive", "error", "unmeasured"]
     ax.legend(handles=[Patch(facecolor=COLOURS[k], edgecolor="0.6", label=k) for k in kinds],

@@ -140,8 +140,13 @@ def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
     if plan.jobs < 1:
         raise BadInput(f"--jobs {plan.jobs}: give a whole number of at least 1")
     found = [scenarios.resolve(s) for s in plan.scenarios]
+    names = [sc.name for sc in found]
+    for name in names:
+        if names.count(name) > 1:
+            raise BadInput(f"two --scenario entries are named {name!r}: a map tells scenarios "
+                           "by name; give each once (rename a folder)")
     pythons = base.pythons or (f"{sys.version_info[0]}.{sys.version_info[1]}",)
-    interps = [interpreters.find(p) for p in pythons]
+    interps = list({i.version: i for i in map(interpreters.find, pythons)}.values())
     for sc in found:
         for interp in interps:
             if not sc.supports(interp.version):
