@@ -44,7 +44,8 @@ class LocalExecutor:
     """Cells as subprocesses on this machine, sharing this run's cache."""
 
     def __init__(self, cache_dir: Path, timeout: float, jobs: int = 1):
-        self.cache_dir, self.timeout, self.slots = str(cache_dir), timeout, max(1, jobs)
+        self.cache_dir, self.timeout = str(Path(cache_dir).resolve()), timeout
+        self.slots = max(1, jobs)
         self.where = "here, one trial at a time" if jobs <= 1 else f"here, {jobs} at a time"
         self._queue: deque[Job] = deque()
         self._pool = cf.ThreadPoolExecutor(jobs) if jobs > 1 else None

@@ -160,6 +160,8 @@ def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
     store = Store(base.cache_dir).open()  # input is valid: now write
     rows = []
     for interp, selection in zip(interps, selections):
+        for version, why in selection.skipped:
+            reporter.info(f"skipping {base.name} {version} on Python {interp.version}: {why}")
         for sc, arg in zip(found, plan.scenarios):
             row_plan = replace(base, scenario=_scenario_arg(sc, arg))
             py = PythonOutcome(interpreter=interp, versions=selection.versions)
