@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> None:
 
             cache_command.main(args[1:], prog_name="bisect-leak cache", standalone_mode=False)
             return
+        if args[:1] == ["map"]:
+            from bisect_leak.map_cli import map_command
+
+            map_command.main(args[1:], prog_name="bisect-leak map", standalone_mode=False)
+            return
         command.main(args, prog_name="bisect-leak", standalone_mode=False)
     except BadInput as exc:
         _fail(ExitCode.BAD_INPUT, str(exc))

@@ -97,7 +97,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
     available = []
     if not commits_only and (checks or not plan.checks):
         reporter.progress(f"listing releases of {plan.name}")
-        available = _available_releases(plan, fetch)
+        available = available_releases(plan, fetch)
     selections = []
     for interp in interps:
         if plan.checks or commits_only:
@@ -197,7 +197,7 @@ def _bounds(plan: Plan) -> tuple[str, str, str, str]:
     return str(plan.good), str(plan.bad), "--good", "--bad"
 
 
-def _available_releases(plan: Plan, fetch) -> list[releases.Release]:
+def available_releases(plan: Plan, fetch) -> list[releases.Release]:
     found: dict[Version, releases.Release] = {}
     if plan.find_links:
         for r in releases.from_wheelhouse(plan.name, plan.find_links):
