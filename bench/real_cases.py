@@ -34,7 +34,9 @@ CASES = {
 def describe(t: dict) -> str:
     g = t["value"]
     figure = "-" if g is None else f"{g:+.1f}"
-    return f"{t['version']}={t['verdict']}({figure})"
+    again = "".join(f", again {r['verdict']}({r['value']:+.1f})" if r["value"] is not None
+                    else f", again {r['verdict']}" for r in t.get("runs", []))
+    return f"{t['version']}={t['verdict']}({figure}{again})"
 
 
 def main() -> None:
