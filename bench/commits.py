@@ -1,6 +1,6 @@
 """From release to commit on real history: uvicorn 0.13.4 -> 0.14.0 (uvicorn#1226), cold vs warm.
 
-Clones ``/work/shared/repos/uvicorn.bundle`` (or ``--bundle``) into a temp dir and runs
+Clones ``shared/repos/uvicorn.bundle`` beside the checkout (or ``--bundle``) into a temp
 
     bisect-leak --package 'uvicorn[standard]' --repo CLONE --good 0.13.4 --bad 0.14.0
                 --with uvloop==0.15.2 --python 3.8 --scenario tcp-ping --metric fds
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bisect_leak import commits  # noqa: E402
 from bisect_leak.repo import Repo  # noqa: E402
 
-BUNDLE = Path("/work/shared/repos/uvicorn.bundle")
+BUNDLE = Path(__file__).resolve().parents[2] / "shared" / "repos" / "uvicorn.bundle"
 COMMAND = ["--package", "uvicorn[standard]", "--good", "0.13.4", "--bad", "0.14.0",
            "--with", "uvloop==0.15.2", "--python", "3.8", "--scenario", "tcp-ping",
            "--metric", "fds"]

@@ -1,6 +1,9 @@
 """--repo on real history: uvicorn 0.13.4 -> 0.14.0 (uvicorn#1226) down to the commit.
 
-The clone comes from /work/shared/repos/uvicorn.bundle (or $BISECT_LEAK_UVICORN_BUNDLE).
+The clone comes from shared/repos/uvicorn.bundle beside the checkout (or
+$BISECT_LEAK_UVICORN_BUNDLE). At the scenario's 8 connections 0.14.0 keeps ~700 of every
+1,000 connections; at 32 the rate depends on timing and slows, and the rule honestly says
+inconclusive (a bounded fill cannot be ruled out), so the test keeps the default.
 Whatever the commit level measures, the structural truth is asserted: either a commit is
 named that lies in the range, on the first-parent history, and changed installed files, or
 the run says honestly why none can be (exit 1 with the reason).
@@ -21,8 +24,9 @@ from bisect_leak import commits, interpreters
 
 pytestmark = [pytest.mark.index, pytest.mark.slow]
 
-BUNDLE = Path(os.environ.get("BISECT_LEAK_UVICORN_BUNDLE",
-                             "/work/shared/repos/uvicorn.bundle"))
+# shared/ lies beside the checkout (on CI too: a copy beside the fresh clone)
+BUNDLE = Path(os.environ.get("BISECT_LEAK_UVICORN_BUNDLE", Path(__file__).resolve().parents[2]
+                             / "shared" / "repos" / "uvicorn.bundle"))
 
 
 def _missing(what: str) -> None:
@@ -62,7 +66,7 @@ def test_uvicorn_1226_down_to_the_commit(clone: Path, tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "bisect_leak", "--package", "uvicorn[standard]", "--repo",
             str(clone), "--good", "0.13.4", "--bad", "0.14.0", "--with", "uvloop==0.15.2",
             "--python", _python("3.8"), "--scenario", "tcp-ping", "--metric", "fds",
-            "--concurrency", "32", "--cache-dir", str(tmp_path / "c"), "--json", str(out)]
+            "--cache-dir", str(tmp_path / "c"), "--json", str(out)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800, cwd=tmp_path)
     told = f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert proc.returncode in (0, 1), told
