@@ -1,6 +1,7 @@
 """From release to commit on real history: uvicorn 0.13.4 -> 0.14.0 (uvicorn#1226), cold vs warm.
 
 Clones ``shared/repos/uvicorn.bundle`` beside the checkout (or ``--bundle``) into a temp
+dir and runs
 
     bisect-leak --package 'uvicorn[standard]' --repo CLONE --good 0.13.4 --bad 0.14.0
                 --with uvloop==0.15.2 --python 3.8 --scenario tcp-ping --metric fds
