@@ -25,8 +25,8 @@ from bisect_leak.verdict import Verdict
 
 pytestmark = pytest.mark.index  # uvicorn's and httptools' wheels, downloaded once
 
-TRIALS = 6  # inspected trials per Python and parser
-PAIRS = 12  # baseline/diff pairs taken under load on one server
+TRIALS = 3  # inspected trials per Python and parser
+PAIRS = 8  # baseline/diff pairs taken under load on one server
 
 
 def _python(minor: str):
