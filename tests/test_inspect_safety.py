@@ -9,11 +9,11 @@ baselines and diffs while requests are in flight; it must stay up and name what 
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import replace
 
 import pytest
+from conftest import require
 from toy import TOY_FIRST_BAD, fill_wheelhouse, find_python, write_toy_scenario
 
 from bisect_leak import inspection, inspector, scenario, trial
@@ -32,9 +32,7 @@ PAIRS = 8  # baseline/diff pairs taken under load on one server
 def _python(minor: str):
     path = find_python(minor)
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"no Python {minor} found for the inspect safety test")
-        pytest.skip(f"no Python {minor} here")
+        require(False, f"no Python {minor} found for the inspect safety test")
     return path
 
 

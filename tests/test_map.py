@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import socket
@@ -24,7 +23,7 @@ import maptoy
 import psutil
 import pytest
 import toy
-from conftest import CLI, describe_run, kill_processes, wait_for_no_leftovers
+from conftest import CLI, describe_run, kill_processes, require, wait_for_no_leftovers
 
 from bisect_leak import interpreters
 
@@ -32,12 +31,7 @@ RANGE = ["--package", maptoy.NAME, "--from", maptoy.VERSIONS[0], "--to", maptoy.
 DEADLINE = 120.0
 
 
-def need(condition: bool, why: str) -> None:
-    """Skip here when a prerequisite is missing; in CI, fail."""
-    if not condition:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have this prerequisite: {why}")
-        pytest.skip(why)
+need = require  # skip here when a prerequisite is missing; on CI, fail
 
 
 @dataclass
