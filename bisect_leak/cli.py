@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bisect_leak import __version__
+from bisect_leak.cli_options import run_options
 from bisect_leak.errors import BadInput, ExitCode, InfrastructureError
 from bisect_leak.plan import Plan, Resolve
 from bisect_leak.verdict import Signal
@@ -41,22 +42,7 @@ def _on_sigterm(signum, frame) -> None:
               help="Find the fix: --bad leaks, the later --good does not.")
 @click.option("--scenario", default="hello", show_default=True, metavar="NAME|DIR",
               help="A built-in scenario or a folder with app.py and scenario.toml.")
-@click.option("--requests", type=int, metavar="N",
-              help="Requests measured after warm-up before the first verdict.")
-@click.option("--concurrency", type=int, metavar="N", help="Open connections.")
-@click.option("--metric", type=click.Choice([s.value for s in Signal]), default="growth",
-              show_default=True, help="The signal that decides the verdict.")
-@click.option("--threshold", type=float, metavar="KIB",
-              help="Growth in KiB per 1,000 requests after warm-up that counts as a leak.")
-@click.option("--resolve", type=click.Choice([r.value for r in Resolve]),
-              default="release-date", show_default=True,
-              help="Resolve other dependencies as of each release's date, or the latest.")
-@click.option("--index-url", metavar="URL", help="A PEP 691 package index.")
-@click.option("--find-links", type=click.Path(path_type=Path), metavar="DIR",
-              help="A folder of wheels to take releases from.")
-@click.option("--no-index", is_flag=True, help="Use only --find-links: fully offline.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path("cache"),
-              show_default=True, help="Where envs and results are kept.")
+@run_options
 @click.option("--no-cache", is_flag=True, help="Measure afresh: ignore cached results.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), metavar="PATH",
               help="Write the result as JSON.")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bisect_leak.cli_options import run_options
 from bisect_leak.errors import BadInput
 from bisect_leak.plan import Plan, Resolve
 from bisect_leak.verdict import Signal
@@ -30,21 +31,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Both ends of each row, then bisect where they differ (default).")
 @click.option("--with", "withs", multiple=True, metavar="PIN", help="Pin another package.")
 @click.option("--pre", is_flag=True, help="Include pre-releases between the bounds.")
-@click.option("--requests", type=int, metavar="N",
-              help="Requests measured after warm-up before the first verdict.")
-@click.option("--concurrency", type=int, metavar="N", help="Open connections.")
-@click.option("--metric", type=click.Choice([s.value for s in Signal]),
-              default="growth", show_default=True, help="The signal that decides a verdict.")
-@click.option("--threshold", type=float, metavar="KIB", help="As for the bisection.")
-@click.option("--resolve", type=click.Choice([r.value for r in Resolve]),
-              default="release-date", show_default=True,
-              help="Resolve other dependencies as of each release's date, or the latest.")
-@click.option("--index-url", metavar="URL", help="A PEP 691 package index.")
-@click.option("--find-links", type=click.Path(path_type=Path), metavar="DIR",
-              help="A folder of wheels to take releases from.")
-@click.option("--no-index", is_flag=True, help="Use only --find-links: fully offline.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path("cache"),
-              show_default=True, help="Where envs and results are kept.")
+@run_options
 @click.option("--json", "json_path", type=click.Path(path_type=Path), metavar="PATH",
               help="Write every cell, its trial, and the flips as JSON.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), metavar="PATH.md",
