@@ -30,7 +30,7 @@ from _common import ROOT, Banner, fmt, median, read_json, run_cli, table
 sys.path.insert(0, str(ROOT))
 
 from bisect_leak import commits  # noqa: E402
-from bisect_leak.repo import Repo  # noqa: E402
+from bisect_leak.candidates.repo import Repo  # noqa: E402
 
 BUNDLE = Path(__file__).resolve().parents[2] / "shared" / "repos" / "uvicorn.bundle"
 COMMAND = ["--package", "uvicorn[standard]", "--good", "0.13.4", "--bad", "0.14.0",

@@ -1,7 +1,7 @@
 """bisect-leak's own load driver vs wrk against one uvicorn hello app, interleaved.
 
-Builds one env with uv (``bisect_leak.envs.build``), starts the app under that env's
-uvicorn with ``bisect_leak.server.Server``, then alternates
+Builds one env with uv (``bisect_leak.environments.env.build``), starts the app under that env's
+uvicorn with ``bisect_leak.measure.server.Server``, then alternates
 
     wrk -t1 -cC -dSs http://127.0.0.1:PORT/
     Driver(127.0.0.1, PORT, [GET /], concurrency=C).run(10**9, S)
@@ -35,10 +35,10 @@ from pathlib import Path
 import psutil
 from _common import SCENARIOS, Banner, default_wheelhouse, fmt, median, ratio, table, toy
 
-from bisect_leak import envs
-from bisect_leak.load import Driver
-from bisect_leak.scenario import Request
-from bisect_leak.server import HOST, Server, ServerError
+from bisect_leak.environments import env as envs
+from bisect_leak.measure.load import Driver
+from bisect_leak.measure.server import HOST, Server, ServerError
+from bisect_leak.planning.scenario import Request
 
 TARGET = 0.8
 

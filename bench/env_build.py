@@ -1,6 +1,6 @@
 """Env build time: uv vs venv + pip for the same FastAPI release, interleaved.
 
-Every build is ``bisect_leak.envs.build(spec, TEMPDIR)`` (``uv=None``: uv; ``uv=""``:
+Every build is ``bisect_leak.environments.env.build(spec, TEMPDIR)`` (``uv=None``: uv; ``uv=""``:
 venv + pip) for ``fastapi==0.69.0`` + ``uvicorn`` (``--requirement`` to change) on
 Python 3.7 when one is found and it builds, else the Python running the
 bench. Four sides, in turn each round (uv-cold, uv-warm, pip-warm, pip-cold):
@@ -28,7 +28,8 @@ from pathlib import Path
 
 from _common import Banner, fmt, median, ratio, table, toy
 
-from bisect_leak import envs, interpreters
+from bisect_leak.environments import env as envs
+from bisect_leak.environments import interpreters
 from bisect_leak.errors import BadInput
 
 SIDES = ("uv-cold", "uv-warm", "pip-warm", "pip-cold")

@@ -17,9 +17,10 @@ import statistics
 
 from _common import Banner, table
 
-from bisect_leak import classify, shapes
-from bisect_leak.theilsen import theil_sen
-from bisect_leak.verdict import Verdict
+from bisect_leak import shapes
+from bisect_leak.judge import classify
+from bisect_leak.judge.theilsen import theil_sen
+from bisect_leak.judge.verdict import Verdict
 
 W, FIRST, MAX, EVERY, THR = 20_000, 30_000, 120_000, 1_000, 25.0
 

@@ -1,3 +1,3 @@
-from bisect_leak.cli import main
+from bisect_leak.commands.main import main
 
 main()

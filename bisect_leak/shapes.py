@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Union
 
-from bisect_leak.verdict import Sample
+from bisect_leak.judge.verdict import Sample
 
 BASE = 60 * 1024 * 1024  # bytes of anonymous memory before any growth
 STARTUP_KIB = 2048.0  # grown during the warm-up, then done

@@ -1,4 +1,4 @@
-"""The pure verdict rule (bisect_leak.classify) on series with a known truth."""
+"""The pure verdict rule (bisect_leak.judge.classify) on series with a known truth."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import pytest
 
 from bisect_leak import shapes
-from bisect_leak.classify import (
+from bisect_leak.judge.classify import (
     MIN_SAMPLES,
     Guards,
     classify_fds,
@@ -17,8 +17,8 @@ from bisect_leak.classify import (
     classify_reference,
     floor,
 )
+from bisect_leak.judge.verdict import Sample, Signal, Verdict
 from bisect_leak.shapes import Fill, Linear, Sawtooth, Shape, Staircase, Step
-from bisect_leak.verdict import Sample, Signal, Verdict
 
 THRESHOLD = 25.0  # KiB per 1,000 requests
 WARMUP, FIRST, MAX, EVERY = 20_000, 30_000, 120_000, 1_000  # the hello defaults

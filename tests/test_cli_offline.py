@@ -276,7 +276,7 @@ def test_two_runs_at_once_share_the_cache(cli, tmp_path):
 
 UV_BINARY_RACE = """
 import threading
-from bisect_leak import envs
+from bisect_leak.environments import env as envs
 barrier = threading.Barrier(8)
 errors = []
 def find():

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bisect_leak import commits
-from bisect_leak.commits import Commit, FileChange
+from bisect_leak.candidates import commits
+from bisect_leak.candidates.commits import Commit, FileChange
 
 
 @pytest.mark.parametrize(("subject", "pr"), [

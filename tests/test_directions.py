@@ -12,7 +12,7 @@ from conftest import require
 from toy import TOY_PLATEAU, base_python, fill_wheelhouse, write_toy_scenario
 from toydeps import build_dep_wheels, write_frame_scenario
 
-from bisect_leak import interpreters
+from bisect_leak.environments import interpreters
 
 pytestmark = pytest.mark.index  # fills the wheelhouse's uvicorn wheels once
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 from toy import TOY_FIRST_BAD, TOY_LAST_GOOD, fill_wheelhouse, write_toy_scenario
 
-from bisect_leak import inspection, interpreters
+from bisect_leak.environments import interpreters
+from bisect_leak.run import inspection
 
 pytestmark = pytest.mark.index  # downloads uvicorn wheels for each Python once
 

@@ -16,12 +16,14 @@ import pytest
 from conftest import require
 from toy import TOY_FIRST_BAD, fill_wheelhouse, find_python, write_toy_scenario
 
-from bisect_leak import inspection, inspector, scenario, trial
-from bisect_leak.cache import Store
-from bisect_leak.envs import EnvSpec
-from bisect_leak.load import Driver
-from bisect_leak.server import HOST, Server, free_port
-from bisect_leak.verdict import Verdict
+from bisect_leak.environments.env import EnvSpec
+from bisect_leak.environments.store import Store
+from bisect_leak.judge.verdict import Verdict
+from bisect_leak.measure import inspector, trial
+from bisect_leak.measure.load import Driver
+from bisect_leak.measure.server import HOST, Server, free_port
+from bisect_leak.planning import scenario
+from bisect_leak.run import inspection
 
 pytestmark = pytest.mark.index  # uvicorn's and httptools' wheels, downloaded once
 

@@ -25,7 +25,7 @@ import pytest
 import toy
 from conftest import CLI, describe_run, kill_processes, require, wait_for_no_leftovers
 
-from bisect_leak import interpreters
+from bisect_leak.environments import interpreters
 
 RANGE = ["--package", maptoy.NAME, "--from", maptoy.VERSIONS[0], "--to", maptoy.VERSIONS[-1]]
 DEADLINE = 120.0

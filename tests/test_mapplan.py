@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bisect_leak.mapplan import Row, flips, hidden_note, next_edges, next_every
-from bisect_leak.verdict import Verdict
+from bisect_leak.judge.verdict import Verdict
+from bisect_leak.map.grid import Row, flips, hidden_note, next_edges, next_every
 
 ROW = Row("3.7.16", "hello")
 L, S, U, E = Verdict.LEAKING, Verdict.STABLE, Verdict.INCONCLUSIVE, Verdict.ERROR

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from bisect_leak.bisection.search import SearchResult, SearchStatus
+from bisect_leak.environments.interpreters import Interpreter
 from bisect_leak.errors import ExitCode
-from bisect_leak.interpreters import Interpreter
-from bisect_leak.outcome import Outcome, PythonOutcome, describe
-from bisect_leak.plan import Plan
-from bisect_leak.runner import _checks_exit, overall_exit
-from bisect_leak.search import SearchResult, SearchStatus
-from bisect_leak.trial import TrialResult
-from bisect_leak.verdict import Assessment, Signal, Verdict
+from bisect_leak.judge.verdict import Assessment, Signal, Verdict
+from bisect_leak.measure.trial import TrialResult
+from bisect_leak.planning.plan import Plan
+from bisect_leak.run.outcome import Outcome, PythonOutcome, describe
+from bisect_leak.run.passes import checks_exit
+from bisect_leak.run.runner import overall_exit
 
 PY = Interpreter(Path("/usr/bin/python3"), "3.11.7")
 
@@ -43,7 +44,7 @@ def test_every_python_must_answer_for_exit_0(codes, expected):
     ([Verdict.INCONCLUSIVE, Verdict.ERROR], ExitCode.INFRASTRUCTURE),
 ])
 def test_checks_exit_0_only_when_every_version_was_decided(verdicts, expected):
-    assert _checks_exit(py_with(*verdicts)) is expected
+    assert checks_exit(py_with(*verdicts)) is expected
 
 
 def found(last_old: str, first_new: str) -> SearchResult:

@@ -18,7 +18,7 @@ import sys
 import pytest
 from conftest import require
 
-from bisect_leak import interpreters
+from bisect_leak.environments import interpreters
 
 pytestmark = pytest.mark.index
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 from conftest import require
 
-from bisect_leak import interpreters
+from bisect_leak.environments import interpreters
 
 pytestmark = pytest.mark.index
 
@@ -90,7 +90,7 @@ def test_bisection_on_the_index_exit_code_matches_the_answer(python37, tmp_path)
 
 def test_env_without_uv_builds_on_python37(python37, tmp_path):
     """The fallback installer (venv + pip) on the oldest Python the tool drives."""
-    from bisect_leak import envs
+    from bisect_leak.environments import env as envs
 
     interp = interpreters.choose(python37, interpreters.discover())
     spec = envs.EnvSpec(python=str(interp.path), python_version=interp.version,

@@ -1,4 +1,4 @@
-"""Tests for release listing in bisect_leak.releases, on recorded index responses.
+"""Tests for release listing in bisect_leak.candidates.releases, on recorded index responses.
 
 No network: ``tests/data/fastapi-simple.json`` is a PEP 691 response recorded once from
 https://pypi.org/simple/fastapi/ and trimmed to 0.60.0..0.80.0 (hashes and sizes dropped);
@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from bisect_leak.errors import BadInput
-from bisect_leak.releases import (
+from bisect_leak.candidates.releases import (
     Release,
     Selection,
     from_wheelhouse,
@@ -24,6 +23,7 @@ from bisect_leak.releases import (
     parse_simple_json,
     select,
 )
+from bisect_leak.errors import BadInput
 
 DATA = Path(__file__).parent / "data"
 PY37 = "3.7.16"

@@ -16,7 +16,7 @@ import pytest
 import toyrepo
 from conftest import CLI, describe_run, trial_lines
 
-from bisect_leak.envs import uv_binary
+from bisect_leak.environments.env import uv_binary
 
 
 @pytest.fixture(scope="module")

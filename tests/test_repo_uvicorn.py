@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import require
 
-from bisect_leak import commits, interpreters
+from bisect_leak.candidates import commits
+from bisect_leak.environments import interpreters
 
 pytestmark = [pytest.mark.index, pytest.mark.slow]
 

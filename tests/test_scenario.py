@@ -1,4 +1,4 @@
-"""Tests for scenario folders (bisect_leak.scenario) and request encoding (bisect_leak.load)."""
+"""Scenario folders (planning.scenario) and request encoding (measure.load)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bisect_leak import scenario
 from bisect_leak.errors import BadInput
-from bisect_leak.load import encode
-from bisect_leak.scenario import Connection, Load, Request
+from bisect_leak.measure.load import encode
+from bisect_leak.planning import scenario
+from bisect_leak.planning.scenario import Connection, Load, Request
 
 APP = "async def app(scope, receive, send):\n    pass\n"
 

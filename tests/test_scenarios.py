@@ -20,8 +20,9 @@ from conftest import require
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from bisect_leak import interpreters, scenario
-from bisect_leak.scenario import Connection
+from bisect_leak.environments import interpreters
+from bisect_leak.planning import scenario
+from bisect_leak.planning.scenario import Connection
 
 BUILTINS = scenario.builtin_names()
 EXPECTED = {

@@ -1,4 +1,4 @@
-"""Tests for the pure bisection in bisect_leak.search."""
+"""Tests for the pure bisection in bisect_leak.bisection.search."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bisect_leak.search as search
-from bisect_leak.search import Bisection, SearchStatus, regression_states
-from bisect_leak.verdict import Verdict
+import bisect_leak.bisection.search as search
+from bisect_leak.bisection.search import Bisection, SearchStatus, regression_states
+from bisect_leak.judge.verdict import Verdict
 
 UNKNOWN = (Verdict.ERROR, Verdict.INCONCLUSIVE)
 DIRECTIONS = [regression_states(False), regression_states(True)]

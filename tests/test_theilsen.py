@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import theilslopes
 
-from bisect_leak.theilsen import theil_sen
+from bisect_leak.judge.theilsen import theil_sen
 
 
 def test_n10_lower_bound_matches_sen_and_gilbert():

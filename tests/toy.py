@@ -244,14 +244,14 @@ def write_toy_scenario(dest: Path) -> Path:
 
 def base_python() -> Path:
     """A real (non-venv) interpreter for building test envs, preferably the running one's base;
-    else one of the same minor version that ``bisect_leak.interpreters`` finds."""
+    else one of the same minor version that ``bisect_leak.environments.interpreters`` finds."""
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     bindir = Path(sys.base_prefix) / "bin"
     for name in (f"python{version}", "python3", "python"):
         candidate = bindir / name
         if candidate.exists():
             return candidate
-    from bisect_leak import interpreters
+    from bisect_leak.environments import interpreters
 
     same = [i for i in interpreters.discover() if i.minor == version]
     return same[0].path if same else Path(sys.executable)
@@ -259,7 +259,7 @@ def base_python() -> Path:
 
 def find_python(minor: str) -> Path | None:
     """An interpreter of this minor version (``3.8``), found as bisect-leak finds them."""
-    from bisect_leak import interpreters
+    from bisect_leak.environments import interpreters
 
     found = [i for i in interpreters.discover() if i.minor == minor]
     return found[0].path if found else None

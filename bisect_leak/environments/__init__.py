@@ -1,0 +1,1 @@
+"""Environments: interpreters, isolated envs, wheels built from commits, and their cache."""

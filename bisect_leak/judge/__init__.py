@@ -1,0 +1,1 @@
+"""Judgement (pure: samples in, verdicts out; no I/O): the verdict rule and its statistics."""

@@ -1,0 +1,1 @@
+"""Measurement: one server under load, sampled (the trial); probe/ runs inside the target env."""

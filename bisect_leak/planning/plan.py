@@ -1,0 +1,120 @@
+"""Typed options for one run, validated into one clear error each."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from bisect_leak.candidates import commits
+from bisect_leak.candidates.releases import DEFAULT_INDEX
+from bisect_leak.errors import BadInput
+from bisect_leak.judge.classify import DEFAULT_THRESHOLD_KIB
+from bisect_leak.judge.verdict import Signal
+
+
+class Resolve(str, enum.Enum):
+    RELEASE_DATE = "release-date"  # dependencies as they stood when the release came out
+    LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class Plan:
+    package: str = "fastapi"  # may carry extras: "uvicorn[standard]"
+    good: str | None = None
+    bad: str | None = None
+    checks: tuple[str, ...] = ()
+    pythons: tuple[str, ...] = ()  # empty: the Python running bisect-leak
+    withs: tuple[str, ...] = ()
+    pre: bool = False
+    fixed: bool = False
+    scenario: str = "hello"
+    requests: int | None = None
+    concurrency: int | None = None
+    metric: Signal = Signal.GROWTH
+    threshold: float | None = None
+    resolve: Resolve = Resolve.RELEASE_DATE
+    index_url: str | None = None
+    find_links: Path | None = None
+    no_index: bool = False
+    cache_dir: Path = field(default_factory=lambda: Path("cache"))
+    no_cache: bool = False
+    json_path: Path | None = None
+    report_path: Path | None = None
+    inspect: bool = False
+    culprit: bool = False
+    confirm: int = 1  # times the last good and first bad are measured again after the search
+    repo: Path | None = None  # a local clone: bisect on to the commit (issue 10)
+
+    @property
+    def requirement(self) -> Requirement:
+        return Requirement(self.package)
+
+    @property
+    def name(self) -> str:
+        return self.requirement.name
+
+    @property
+    def extras(self) -> str:
+        extras = sorted(self.requirement.extras)
+        return f"[{','.join(extras)}]" if extras else ""
+
+    @property
+    def effective_index(self) -> str:
+        return self.index_url or DEFAULT_INDEX
+
+    def validate(self) -> Plan:
+        """Raise BadInput naming the first thing wrong and what to do."""
+        try:
+            req = Requirement(self.package)
+        except InvalidRequirement:
+            raise BadInput(
+                f"--package {self.package!r} is not a package name "
+                "(e.g. fastapi, 'uvicorn[standard]')"
+            ) from None
+        if req.specifier or req.url or req.marker:
+            raise BadInput(
+                "--package takes a name (extras allowed), not a version: use --good/--bad"
+            )
+        if self.checks and (self.good or self.bad):
+            raise BadInput(
+                "--check measures versions without a search: leave out --good and --bad"
+            )
+        if not self.checks and not (self.good and self.bad):
+            raise BadInput("give both --good VERSION and --bad VERSION, or --check VERSION")
+        if self.repo is None:  # issue 10: a commit-ish needs the clone it lives in
+            for flag, text in (("--good", self.good), ("--bad", self.bad),
+                               *(("--check", c) for c in self.checks)):
+                if text and not commits.is_release_text(text):
+                    raise BadInput(f"{flag} {text!r} is not a version (PEP 440), e.g. 0.68.2; "
+                                   "to give a commit, pass --repo CLONE")
+        if self.threshold is not None and not self.threshold > 0:
+            raise BadInput(f"--threshold {self.threshold:g}: give a positive number of KiB")
+        for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
+            if value is not None and value < 1:
+                raise BadInput(f"{flag} {value}: give a whole number of at least 1")
+        if self.confirm < 0:
+            raise BadInput(f"--confirm {self.confirm}: give 0 (no replication) or more")
+        for pin in self.withs:
+            try:
+                Requirement(pin)
+            except InvalidRequirement:
+                raise BadInput(
+                    f"--with {pin!r} is not a requirement (e.g. uvicorn==0.17.6)"
+                ) from None
+        if self.no_index and not self.find_links:
+            raise BadInput("--no-index needs --find-links DIR: there is nowhere else to look")
+        if self.find_links is not None and not self.find_links.is_dir():
+            raise BadInput(
+                f"wheelhouse {self.find_links} does not exist; "
+                "pass an existing folder to --find-links"
+            )
+        if self.culprit and self.checks:
+            raise BadInput("--culprit needs a bisection (--good/--bad), not --check")
+        return self
+
+    @property
+    def threshold_value(self) -> float:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLD_KIB

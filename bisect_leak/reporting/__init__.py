@@ -1,0 +1,1 @@
+"""Reporting: terminal, JSON, Markdown evidence and plots of an outcome."""

@@ -1,0 +1,260 @@
+"""Measuring versions on one Python: the env spec of each, through the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from bisect_leak.candidates.repo import GitError, Repo
+from bisect_leak.environments import wheels
+from bisect_leak.environments.env import EnvBuildError, EnvSpec
+from bisect_leak.environments.store import Store
+from bisect_leak.judge import classify
+from bisect_leak.judge.verdict import Assessment, Signal, Verdict
+from bisect_leak.measure import trial
+from bisect_leak.measure.trial import Settings, TrialResult
+from bisect_leak.planning import scenario as scenarios
+from bisect_leak.planning.plan import Plan, Resolve
+from bisect_leak.run.outcome import PythonOutcome, Reporter
+
+RESOLVE_MARGIN = timedelta(days=1)  # a release's own dependencies often ship the same day
+
+
+class Prober:
+    """Measures candidates (releases, commits, the working tree) on one Python, through the
+    cache. A built candidate's wheel is built from its git tree in ``repo`` first."""
+
+    def __init__(self, plan: Plan, scenario: scenarios.Scenario, settings: Settings,
+                 store: Store, reporter: Reporter, py: PythonOutcome,
+                 repo: Repo | None = None, as_of: datetime | None = None):
+        self.plan: Plan = plan
+        self.scenario: scenarios.Scenario = scenario
+        self.settings: Settings = settings
+        self.store: Store = store
+        self.reporter: Reporter = reporter
+        self.py: PythonOutcome = py
+        self.repo: Repo | None = repo
+        self.as_of: datetime | None = as_of  # one resolution date for every candidate
+        self.wheels: dict[str, Path] = {}
+
+    def at(self, py: PythonOutcome, repo: Repo | None = None,
+           as_of: datetime | None = None) -> Prober:
+        """A prober of the same run over another pass's candidates."""
+        return Prober(self.plan, self.scenario, self.settings, self.store, self.reporter, py,
+                      repo, as_of)
+
+    def installed(self, label: str) -> tuple[str, datetime | None]:
+        """What gets installed for a candidate (a requirement) and the date it resolves at."""
+        plan, c = self.plan, self.py.candidates[label]
+        uri = self.wheels[label].as_uri() if c.built else None
+        return c.requirement(f"{plan.name}{plan.extras}", uri), self.as_of or c.utc_date()
+
+    def spec(self, version: str) -> EnvSpec:
+        plan, name = self.plan, canonicalize_name(self.plan.name)
+        pin, uploaded = self.installed(version)
+        reqs = [pin]
+        pinned = {canonicalize_name(requirement_name(p)) for p in plan.withs} | {name}
+        reqs += [r for r in self.scenario.requirements
+                 if canonicalize_name(requirement_name(r)) not in pinned]  # --with replaces these
+        reqs += [p for p in plan.withs if canonicalize_name(requirement_name(p)) != name]
+        if not any(canonicalize_name(requirement_name(r)) == "uvicorn" for r in reqs):
+            reqs.append("uvicorn")
+        overrides = (pin, *plan.withs)  # with the extras: an override replaces the requirement
+        exclude_newer = None
+        if plan.resolve is Resolve.RELEASE_DATE and uploaded is not None:
+            exclude_newer = (uploaded + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return EnvSpec(
+            python=str(self.py.interpreter.path),
+            python_version=self.py.interpreter.version,
+            requirements=tuple(reqs),
+            overrides=overrides,
+            index_url=plan.index_url,
+            find_links=str(plan.find_links.resolve()) if plan.find_links else None,
+            no_index=plan.no_index,
+            exclude_newer=exclude_newer,
+            exempt=tuple(sorted({canonicalize_name(requirement_name(p)) for p in plan.withs
+                                 if is_exact_pin(p)})) if exclude_newer else (),
+        )
+
+    def result_key(self, spec: EnvSpec) -> str:
+        blob = json.dumps({"env": spec.key, "scenario": self.scenario.digest,
+                           "settings": self.settings.key_fields()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    def needs_env(self, version: str) -> bool:
+        """True unless the version's trial is already known (measured or cached)."""
+        if version in self.py.trials:
+            return False
+        return self.store.result(self.result_key(self.spec(version))) is None
+
+    def probe_with(self, version: str, pin: str) -> TrialResult:
+        """``version`` with one more pin forced over everything (a hybrid env)."""
+        base = self.spec(version)
+        spec = replace(base, requirements=(*base.requirements, pin),
+                       overrides=(*base.overrides, pin))
+        label = f"{self.plan.name} {version} with {pin} on Python {self.py.interpreter.version}"
+        result = self._cached_or_measured(f"{version} with {pin}", spec, label)
+        self._judge_held(None, result)
+        self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
+    def probe(self, version: str) -> TrialResult:
+        if version in self.py.trials:
+            return self.py.trials[version]
+        failed = self._build_wheel(version)
+        if failed is not None:
+            result = failed
+        else:
+            spec = self.spec(version)
+            if spec.exclude_newer:
+                self.py.resolved_as_of[version] = spec.exclude_newer
+            self.py.overrides = list(spec.overrides)
+            label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
+            result = self._cached_or_measured(version, spec, label)
+            self._judge_held(version, result)
+        self.py.trials[version] = result
+        self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
+    def _build_wheel(self, label: str) -> TrialResult | None:
+        """A built candidate's wheel, built (or found in the cache) before its env; an
+        ``error`` trial when it cannot be built."""
+        c = self.py.candidates[label]
+        if not c.built or label in self.wheels:
+            return None
+        assert self.repo is not None, f"{label}: a built candidate needs its repo"
+        began = time.monotonic()
+        subject = f" ({c.commit.subject})" if c.commit else ""
+        try:
+            self.wheels[label] = wheels.wheel(
+                self.wheel_spec(label), self.repo, self.store,
+                on_build=lambda: self.reporter.progress(
+                    f"building a wheel of {self.plan.name} at {label}{subject}"))
+        except (wheels.BuildError, GitError) as exc:
+            return TrialResult(version=label, verdict=Verdict.ERROR,
+                               error=f"build failed: {exc}",
+                               stderr_tail=getattr(exc, "tail", ""))
+        finally:
+            self.py.build_seconds[label] = time.monotonic() - began
+        return None
+
+    def wheel_spec(self, label: str) -> wheels.WheelSpec:
+        c, plan = self.py.candidates[label], self.plan
+        assert c.tree is not None
+        day = self.as_of or c.utc_date()
+        exclude = None
+        if plan.resolve is Resolve.RELEASE_DATE and day is not None:
+            exclude = (day + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return wheels.WheelSpec(
+            tree=c.tree, project=canonicalize_name(plan.name),
+            python=str(self.py.interpreter.path), python_version=self.py.interpreter.version,
+            index_url=plan.index_url,
+            find_links=str(plan.find_links.resolve()) if plan.find_links else None,
+            no_index=plan.no_index, exclude_newer=exclude)
+
+    def replicate(self, version: str) -> TrialResult:
+        """``version`` measured once more, afresh: a new server and new samples, never read
+        from or written to the results cache. Kept in the first trial's ``runs``."""
+        label = f"{self.plan.name} {version} on Python {self.py.interpreter.version} (again)"
+        began = time.monotonic()
+        result = self._measure(version, self.spec(version), label)
+        result.phases["total"] = time.monotonic() - began
+        self._judge_held(version, result)
+        first = self.py.trials[version]
+        result.run = 2 + len(first.runs)
+        first.runs.append(result)
+        self.reporter.trial(result, self.py.interpreter.version)
+        return result
+
+    @property
+    def reference(self) -> str:
+        """The run that held memory is compared with: the good bound, or the first --check."""
+        if self.plan.fixed and not self.plan.checks:
+            return self.py.versions[-1]
+        return self.py.versions[0]
+
+    def _cached_or_measured(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
+        """The trial from the results cache, judged again by the current rule, or measured and
+        cached. Errors and trials cut short by the time limit are not kept."""
+        key = self.result_key(spec)
+        cached = self.store.result(key)
+        if cached is not None:
+            result = TrialResult.from_dict(cached)
+            result.from_cache = True
+            if self._rejudge(result):
+                return result
+            self.reporter.info(f"the cached trial of {label} is too short for the current "
+                               "verdict rule: measuring it again")
+        began = time.monotonic()
+        result = self._measure(version, spec, label)
+        result.phases["total"] = time.monotonic() - began
+        if result.verdict is not Verdict.ERROR and not result.cut_short:
+            self.store.put_result(key, spec.key, f"{label}, {self.scenario.name}",
+                                  result.to_dict())
+        return result
+
+    def _rejudge(self, result: TrialResult) -> bool:
+        """Judge cached samples with today's rule; False when it asks for more requests."""
+        if result.verdict is Verdict.ERROR or self.settings.metric is Signal.HELD:
+            return True
+        load = self.settings.load
+        final = result.requests >= load.warmup + load.max_requests
+        assessment = trial.judge(result.samples, self.settings, final=final)
+        if assessment.more_would_help:
+            return False
+        result.assessment, result.verdict = assessment, assessment.verdict
+        return True
+
+    def _judge_held(self, version: str | None, result: TrialResult) -> None:
+        """Held memory: the reference against its own halves, any other run against the
+        reference's first run (``version`` None: a hybrid, never the reference)."""
+        if self.settings.metric is not Signal.HELD or result.verdict is Verdict.ERROR:
+            return
+        warmup, mib = self.settings.load.warmup, self.settings.threshold / 1024
+        if version == self.reference:
+            result.assessment = classify.classify_reference(result.samples, warmup=warmup,
+                                                            threshold_mib=mib)
+        else:
+            ref = self.probe(self.reference)
+            if ref.verdict is Verdict.ERROR:
+                result.assessment = Assessment(
+                    Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
+                    f"the reference {self.reference} could not be measured: {ref.reason}")
+            else:
+                result.assessment = classify.classify_held(result.samples, ref.samples,
+                                                           warmup=warmup, threshold_mib=mib)
+        result.verdict = result.assessment.verdict
+
+    def _measure(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
+        progress = self.reporter.progress
+        began = time.monotonic()
+        try:
+            env = self.store.env(
+                spec,
+                on_build=lambda: progress(f"building env: {label}"),
+                on_wait=lambda: progress(f"waiting for another run building {label}"),
+            )
+        except EnvBuildError as exc:
+            return TrialResult(version=version, verdict=Verdict.ERROR,
+                               error=f"env build failed: {exc}", stderr_tail=exc.tail)
+        env_seconds = time.monotonic() - began
+        progress(f"measuring {label} under {self.scenario.name!r}")
+        result = trial.run(env, version, self.scenario, self.settings, progress=progress)
+        result.phases["env"] = env_seconds  # building, or waiting for a prefetch, or 0 if cached
+        return result
+
+
+def is_exact_pin(requirement: str) -> bool:
+    """``name==1.2``: a pin the user wants whatever the release date."""
+    return any(spec.operator in ("==", "===") for spec in Requirement(requirement).specifier)
+
+
+def requirement_name(requirement: str) -> str:
+    return Requirement(requirement).name
