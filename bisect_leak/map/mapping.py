@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Protocol
 
 from bisect_leak import processes
@@ -308,26 +307,10 @@ def _trial_of(data: dict | None, version: str) -> tuple[dict | None, str | None]
 
 def _check_args(plan: MapPlan, row: MapRow, version: str) -> list[str]:
     b = row.prober.plan
-    args = ["--package", b.package]
+    versions = [version]
     if b.metric is Signal.HELD and version != _reference(row):
-        args += ["--check", _reference(row)]  # the first --check is the reference
-    args += ["--check", version,
-            "--scenario", b.scenario, "--metric", b.metric.value, "--resolve", b.resolve.value]
-    for pin in b.withs:
-        args += ["--with", pin]
-    if b.threshold is not None:
-        args += ["--threshold", f"{b.threshold:g}"]
-    if b.requests is not None:
-        args += ["--requests", str(b.requests)]
-    if b.concurrency is not None:
-        args += ["--concurrency", str(b.concurrency)]
-    if b.index_url:
-        args += ["--index-url", b.index_url]
-    if b.find_links:
-        args += ["--find-links", str(Path(b.find_links).resolve())]
-    if b.no_index:
-        args.append("--no-index")
-    return args
+        versions.insert(0, _reference(row))  # the first --check is the reference
+    return b.check_args(versions, absolute=True)
 
 
 def _task_name(cell: Cell) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +115,38 @@ class Plan:
         if self.culprit and self.checks:
             raise BadInput("--culprit needs a bisection (--good/--bad), not --check")
         return self
+
+    def check_args(self, versions: Sequence[str], *, python: str | None = None,
+                   absolute: bool = False) -> list[str]:
+        """This plan's measurement as the flags of a ``--check`` run of ``versions``: the one
+        place a plan turns back into flags (reproduce lines, the map's cells)."""
+        args = ["--package", self.package]
+        for v in versions:
+            args += ["--check", v]
+        if python is not None:
+            args += ["--python", python]
+        args += ["--scenario", self.scenario]
+        for pin in self.withs:
+            args += ["--with", pin]
+        if self.metric is not Signal.GROWTH:
+            args += ["--metric", self.metric.value]
+        if self.threshold is not None:
+            args += ["--threshold", f"{self.threshold:g}"]
+        for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
+            if value is not None:
+                args += [flag, str(value)]
+        if self.no_cache:
+            args.append("--no-cache")
+        if self.resolve is not Resolve.RELEASE_DATE:
+            args += ["--resolve", self.resolve.value]
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        if self.find_links:
+            args += ["--find-links", str(self.find_links.resolve() if absolute
+                                         else self.find_links)]
+        if self.no_index:
+            args.append("--no-index")
+        return args
 
     @property
     def threshold_value(self) -> float:

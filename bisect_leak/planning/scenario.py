@@ -154,25 +154,7 @@ def load(folder: Path) -> Scenario:
     load_data = data.get("load", {})
     if not isinstance(load_data, dict):
         raise fail("load", "must be a table")
-    kwargs: dict[str, Any] = {}
-    for key, value in load_data.items():
-        if key not in _LOAD_KEYS:
-            raise fail(f"load.{key}", f"is not known (known: {', '.join(sorted(_LOAD_KEYS))})")
-        if key == "connection":
-            try:
-                kwargs[key] = Connection(value)
-            except ValueError:
-                options = ", ".join(c.value for c in Connection)
-                raise fail("load.connection", f"must be one of {options}") from None
-        elif key in ("max_seconds", "request_timeout"):
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise fail(f"load.{key}", "must be a positive number")
-            kwargs[key] = float(value)
-        else:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise fail(f"load.{key}", "must be a whole number >= 0")
-            kwargs[key] = value
-    load_ = Load(**kwargs)
+    load_ = Load(**_load_keys(load_data, fail))
     if load_.concurrency < 1 or load_.sample_every < 1 or load_.requests < 1:
         raise fail("load", "needs concurrency, sample_every and requests of at least 1")
     if load_.max_requests < load_.requests:
@@ -201,6 +183,29 @@ def load(folder: Path) -> Scenario:
         mirrors=str(data.get("mirrors", "")),
         digest=digest,
     )
+
+
+def _load_keys(load_data: dict, fail) -> dict[str, Any]:
+    """The ``[load]`` table's keys, each checked for its type."""
+    kwargs: dict[str, Any] = {}
+    for key, value in load_data.items():
+        if key not in _LOAD_KEYS:
+            raise fail(f"load.{key}", f"is not known (known: {', '.join(sorted(_LOAD_KEYS))})")
+        if key == "connection":
+            try:
+                kwargs[key] = Connection(value)
+            except ValueError:
+                options = ", ".join(c.value for c in Connection)
+                raise fail("load.connection", f"must be one of {options}") from None
+        elif key in ("max_seconds", "request_timeout"):
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise fail(f"load.{key}", "must be a positive number")
+            kwargs[key] = float(value)
+        else:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise fail(f"load.{key}", "must be a whole number >= 0")
+            kwargs[key] = value
+    return kwargs
 
 
 def _request(raw: Any, index: int, fail) -> Request:

@@ -16,7 +16,7 @@ from bisect_leak.judge.units import UNITS
 from bisect_leak.judge.verdict import Signal, Verdict
 from bisect_leak.measure.trial import Settings, TrialResult
 from bisect_leak.planning import scenario as scenarios
-from bisect_leak.planning.plan import Plan, Resolve
+from bisect_leak.planning.plan import Plan
 
 
 class Reporter(Protocol):
@@ -110,30 +110,7 @@ class Outcome:
                 versions.reverse()
         else:
             versions = list(py.trials)
-        argv = ["bisect-leak", "--package", plan.package]
-        for v in versions:
-            argv += ["--check", v]
-        argv += ["--python", py.interpreter.version, "--scenario", plan.scenario]
-        for pin in plan.withs:
-            argv += ["--with", pin]
-        if plan.metric is not Signal.GROWTH:
-            argv += ["--metric", plan.metric.value]
-        if plan.threshold is not None:
-            argv += ["--threshold", f"{plan.threshold:g}"]
-        if plan.requests is not None:
-            argv += ["--requests", str(plan.requests)]
-        if plan.concurrency is not None:
-            argv += ["--concurrency", str(plan.concurrency)]
-        if plan.no_cache:
-            argv.append("--no-cache")
-        if plan.resolve is Resolve.LATEST:
-            argv += ["--resolve", "latest"]
-        if plan.index_url:
-            argv += ["--index-url", plan.index_url]
-        if plan.find_links:
-            argv += ["--find-links", str(plan.find_links)]
-        if plan.no_index:
-            argv.append("--no-index")
+        argv = ["bisect-leak", *plan.check_args(versions, python=py.interpreter.version)]
         return shlex.join(argv)
 
 
