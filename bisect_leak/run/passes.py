@@ -60,7 +60,7 @@ def settle(plan: Plan, scenario: str, prober: Prober, search: SearchResult) -> N
         answered = confirmed.exit_code, confirmed.message
     py.exit_code, py.message = answered
     if plan.culprit and py.exit_code is ExitCode.ANSWER:
-        culprit.find(plan, prober)
+        py.culprits, py.culprit_message = culprit.find(plan, prober)
 
 
 def check(prober: Prober, labels: Iterable[str]) -> tuple[ExitCode, str]:
