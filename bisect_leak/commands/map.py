@@ -50,7 +50,7 @@ def map_command(old: str, new: str, pythons: tuple[str, ...], scenario_names: tu
         raise BadInput("--jobs is for cells run here; with --dask each worker runs one "
                        "trial per 'trial' resource")
     base = Plan(pythons=_split(pythons), metric=Signal(metric), resolve=Resolve(resolve),
-                withs=tuple(options.pop("withs")), good=old, bad=new, **options)
+                withs=tuple(options.pop("withs")), **options)
     plan = mapping.MapPlan(base=base, old=old, new=new,
                            scenarios=_split(scenario_names) or ("hello",),
                            mode=mapping.Mode(mode), jobs=jobs, dask=dask)

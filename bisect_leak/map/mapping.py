@@ -139,7 +139,7 @@ def execute(plan: MapPlan, reporter: MapReporter, *,
 
 def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
     base = plan.base
-    base.validate()
+    base.validate_options()
     if plan.jobs < 1:
         raise BadInput(f"--jobs {plan.jobs}: give a whole number of at least 1")
     found = [scenarios.resolve(s) for s in plan.scenarios]

@@ -68,17 +68,7 @@ class Plan:
 
     def validate(self) -> Plan:
         """Raise BadInput naming the first thing wrong and what to do."""
-        try:
-            req = Requirement(self.package)
-        except InvalidRequirement:
-            raise BadInput(
-                f"--package {self.package!r} is not a package name "
-                "(e.g. fastapi, 'uvicorn[standard]')"
-            ) from None
-        if req.specifier or req.url or req.marker:
-            raise BadInput(
-                "--package takes a name (extras allowed), not a version: use --good/--bad"
-            )
+        self.validate_options()
         if self.checks and (self.good or self.bad):
             raise BadInput(
                 "--check measures versions without a search: leave out --good and --bad"
@@ -91,6 +81,23 @@ class Plan:
                 if text and not commits.is_release_text(text):
                     raise BadInput(f"{flag} {text!r} is not a version (PEP 440), e.g. 0.68.2; "
                                    "to give a commit, pass --repo CLONE")
+        if self.culprit and self.checks:
+            raise BadInput("--culprit needs a bisection (--good/--bad), not --check")
+        return self
+
+    def validate_options(self) -> Plan:
+        """Everything but what is measured (the map's cells name their own versions)."""
+        try:
+            req = Requirement(self.package)
+        except InvalidRequirement:
+            raise BadInput(
+                f"--package {self.package!r} is not a package name "
+                "(e.g. fastapi, 'uvicorn[standard]')"
+            ) from None
+        if req.specifier or req.url or req.marker:
+            raise BadInput(
+                "--package takes a name (extras allowed), not a version: use --good/--bad"
+            )
         if self.threshold is not None and not self.threshold > 0:
             raise BadInput(f"--threshold {self.threshold:g}: give a positive number of KiB")
         for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
@@ -112,8 +119,6 @@ class Plan:
                 f"wheelhouse {self.find_links} does not exist; "
                 "pass an existing folder to --find-links"
             )
-        if self.culprit and self.checks:
-            raise BadInput("--culprit needs a bisection (--good/--bad), not --check")
         return self
 
     def check_args(self, versions: Sequence[str], *, python: str | None = None,
