@@ -179,11 +179,18 @@ class _cluster:
         from distributed import Client, LocalCluster
 
         self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                    processes=False, host="127.0.0.1", dashboard_address=None,
-                                    resources={"trial": 1})
+                                    processes=False, protocol="tcp", host="127.0.0.1",
+                                    dashboard_address=None, resources={"trial": 1})
         self.client = Client(self.cluster, set_as_default=False)
-        return lambda verdict, s: self.client.submit(fake_trial, verdict, s, pure=False,
-                                                     resources={"trial": 1})
+        self.client.wait_for_workers(self.workers)
+
+        def submit(verdict: str, s: float) -> cf.Future:
+            return self.client.submit(fake_trial, verdict, s, pure=False,
+                                      resources={"trial": 1})
+
+        for future in [submit("", 0.0) for _ in range(self.workers)]:  # warm: as a cluster
+            future.result()  # that is up before the bisection starts
+        return submit
 
     def __exit__(self, *exc) -> None:
         if not self.dask:
