@@ -237,3 +237,22 @@ def test_invalid_use():
     with pytest.raises(ValueError):
         planner.record("1.0", Verdict.STABLE)
     assert planner.probed == (("1.0", Verdict.STABLE),)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(list(Verdict)), min_size=2, max_size=40),
+       st.integers(1, 16), st.randoms(use_true_random=False), st.data())
+def test_the_next_round_does_not_depend_on_the_order_verdicts_came_in(verdicts, workers,
+                                                                     rng, data):
+    """Workers finish in any order: the plan reads the set of verdicts, not their order."""
+    versions = names(len(verdicts))
+    measured = data.draw(st.sets(st.sampled_from(versions)))
+    probed = [(v, verdicts[versions.index(v)]) for v in versions if v in measured]
+    shuffled = list(probed)
+    rng.shuffle(shuffled)
+    a, b = next_round(versions, probed, workers), next_round(versions, shuffled, workers)
+    if isinstance(a, Round):
+        assert a == b
+    else:
+        assert a.probed == tuple(probed) and b.probed == tuple(shuffled)
+        same_answer(a, b)
