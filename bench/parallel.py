@@ -38,6 +38,7 @@ from _common import (
     default_wheelhouse,
     fmt,
     median,
+    ratio,
     read_json,
     run_cli,
     table,
@@ -264,18 +265,20 @@ def _real_runs(args, work: Path, argv: list) -> dict[str, list[dict]]:
 
 
 def _real_table(runs: dict[str, list[dict]]) -> None:
-    base = median([r["wall"] for r in runs["sequential"]])
+    def wall(rs: list[dict]) -> float:  # runs that answered only
+        return median([r["wall"] for r in rs if r["exit"] == 0])
+
+    base = wall(runs["sequential"])
     rows, notes = [], []
     for name, rs in runs.items():
-        wall = median([r["wall"] for r in rs])
-        rows.append([name, fmt(wall, ".1f"), fmt(base / wall if wall else None, ".2f"),
+        rows.append([name, fmt(wall(rs), ".1f"), fmt(ratio(base, wall(rs)), ".2f"),
                      ",".join(str(r["exit"]) for r in rs), rs[-1]["answer"],
                      fmt(median([r["trials"] for r in rs]), ".0f"),
                      fmt(rs[-1]["rounds"], "d")])
         notes += [f"{name}: exit {r['exit']}: {r['why']}" for r in rs[-1:] if r["exit"] != 0]
     print()
-    print("real toy bisection leakytoy 1.0.0..1.5.0, cold (medians; trials include "
-          "replications):")
+    print("real toy bisection leakytoy 1.0.0..1.5.0, cold (medians of the runs that exited 0; "
+          "trials include replications):")
     print(table(["variant", "wall s", "speed-up", "exits", "answer", "trials", "rounds"],
                 rows))
     for note in notes:
