@@ -18,6 +18,7 @@ from bisect_leak.errors import BadInput, ExitCode
 from bisect_leak.judge.verdict import Signal, Verdict
 from bisect_leak.map import grid as mapplan
 from bisect_leak.map.grid import Cell, Flip, Row
+from bisect_leak.measure.provenance import provenance_mismatch
 from bisect_leak.measure.trial import TrialResult
 from bisect_leak.planning import scenario as scenarios
 from bisect_leak.planning.plan import Plan
@@ -242,15 +243,11 @@ def _record(outcome: MapOutcome, result: CellResult, reporter: MapReporter,
 
 def _cached(row: MapRow, cell: Cell) -> CellResult | None:
     """The cell's trial from the results cache, under the key a bisection uses, read (and
-    judged) by the prober as a bisection reads it. None unless everything it needs is there:
-    the prober must never measure here."""
-    p = row.prober
-    needed = {cell.candidate}
-    if p.settings.metric is Signal.HELD:
-        needed.add(_reference(row))
-    if any(p.store.result(p.result_key(p.spec(v))) is None for v in needed):
+    judged) by the prober as a bisection reads it; None unless everything it needs is there.
+    It only reads: a cell is measured by the executor, never here."""
+    trial = row.prober.cached(cell.candidate)
+    if trial is None:
         return None
-    trial = p.probe(cell.candidate)
     return CellResult(cell, trial, trial.to_dict(), True, "cache", 0.0)
 
 
@@ -272,6 +269,11 @@ def _from_run(row: MapRow, cell: Cell, raw: dict, *, write: bool) -> CellResult:
                       f"install Python {cell.row.python} there")
         trial = TrialResult(version=cell.candidate, verdict=Verdict.ERROR, error=reason)
         return CellResult(cell, trial, trial.to_dict(), False, where, raw.get("seconds", 0.0))
+    mismatch = provenance_mismatch(row.prober.provenance, data)
+    if mismatch:  # a worker with another bisect-leak, rule, scenario or load: not kept
+        trial = TrialResult(version=cell.candidate, verdict=Verdict.ERROR,
+                            error=f"{where}: {mismatch}")
+        return CellResult(cell, trial, trial.to_dict(), False, where, raw.get("seconds", 0.0))
     trial = TrialResult.from_dict(data)
     if write:
         _write_back(row, raw["json"], where)
@@ -281,12 +283,14 @@ def _from_run(row: MapRow, cell: Cell, raw: dict, *, write: bool) -> CellResult:
 
 def _write_back(row: MapRow, data: dict, where: str) -> None:
     """Every trial a worker's --check made (the cell's, and a held reference) into the local
-    cache, under the keys a bisection here uses; errors are not kept, as a bisection's."""
+    cache, under the keys a bisection here uses; as a bisection's, errors and trials cut short
+    by the time limit are not kept, nor a trial made with another provenance."""
     p = row.prober
     for result in data.get("results") or [data]:
         for t in result.get("trials", ()):
             version = t.get("version")
-            if version not in row.versions or t.get("verdict") == Verdict.ERROR.value:
+            if (version not in row.versions or t.get("verdict") == Verdict.ERROR.value
+                    or t.get("cut_short") or provenance_mismatch(p.provenance, t)):
                 continue
             spec = p.spec(version)
             key = p.result_key(spec)

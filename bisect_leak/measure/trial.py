@@ -12,7 +12,7 @@ from bisect_leak.judge import classify
 from bisect_leak.judge.classify import memory_figure
 from bisect_leak.judge.units import UNITS
 from bisect_leak.judge.verdict import Assessment, Sample, Signal, Verdict
-from bisect_leak.measure import inspector
+from bisect_leak.measure import inspector, provenance
 from bisect_leak.measure.load import Driver, Round
 from bisect_leak.measure.sampling import Sampler, ServerGone
 from bisect_leak.measure.server import HOST, Server, ServerError, free_port
@@ -62,8 +62,9 @@ class TrialResult:
     inspect: dict | None = None  # what grew between warm-up and the end (--inspect)
     phases: dict[str, float] = field(default_factory=dict)  # seconds: start, load, classify
     cut_short: str = ""  # why the load ended before the rule was done (the time limit)
-    runs: list[TrialResult] = field(default_factory=list)  # measured again afresh (--confirm)
+    runs: list[TrialResult] = field(default_factory=list)  # measured again (--confirm)
     run: int = 1  # 2, 3, ...: a replication of the same version
+    provenance: dict = field(default_factory=dict)  # measure/provenance.py: who made it
 
     @property
     def reason(self) -> str:
@@ -110,6 +111,7 @@ class TrialResult:
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
             "run": self.run,
             "runs": [r.to_dict() for r in self.runs],
+            "provenance": self.provenance,
         }
 
     @classmethod
@@ -143,6 +145,7 @@ class TrialResult:
             cut_short=data.get("cut_short", ""),
             runs=[cls.from_dict(r) for r in data.get("runs", ())],
             run=data.get("run", 1),
+            provenance=data.get("provenance") or {},
         )
 
 
@@ -177,7 +180,8 @@ def run(
     load = settings.load
     result = TrialResult(version=version, verdict=Verdict.ERROR, warmup=load.warmup,
                          freeze=env.freeze, env_key=env.key, installer=env.installer,
-                         build_seconds=env.build_seconds)
+                         build_seconds=env.build_seconds,
+                         provenance=provenance.current(scenario.digest, settings.key_fields()))
     start = time.monotonic()
     control = free_port() if settings.inspect else None
     if server_factory is not None:

@@ -74,9 +74,9 @@ class Terminal:
 
 
 def trial_line(t: TrialResult, python: str) -> str:
-    cached = " (cached)" if t.from_cache else ""
-    if t.run > 1:
-        cached += f" (run {t.run}, afresh)"
+    cached = f" (run {t.run}{'' if t.from_cache else ', afresh'})" if t.run > 1 else ""
+    if t.from_cache:
+        cached += " (cached)"
     curve = sparkline(memory_figure(t.samples)[1]) if t.samples else ""
     line = (f"{t.version:>12}  py{python:<8} {describe(t):<52} "
             f"{t.requests:>8,} req {t.seconds:6.1f} s  {curve}{cached}")

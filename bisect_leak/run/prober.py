@@ -18,7 +18,7 @@ from bisect_leak.environments.env import EnvBuildError, EnvSpec
 from bisect_leak.environments.store import Store
 from bisect_leak.judge import classify
 from bisect_leak.judge.verdict import Assessment, Signal, Verdict
-from bisect_leak.measure import trial
+from bisect_leak.measure import provenance, trial
 from bisect_leak.measure.trial import Settings, TrialResult
 from bisect_leak.planning import scenario as scenarios
 from bisect_leak.planning.plan import Plan, Resolve
@@ -83,10 +83,19 @@ class Prober:
                                  if is_exact_pin(p)})) if exclude_newer else (),
         )
 
-    def result_key(self, spec: EnvSpec) -> str:
-        blob = json.dumps({"env": spec.key, "scenario": self.scenario.digest,
-                           "settings": self.settings.key_fields()}, sort_keys=True)
+    def result_key(self, spec: EnvSpec, run: int = 1) -> str:
+        """The results cache key of a trial; a replication (run 2, 3, ...) has its own."""
+        fields = {"env": spec.key, "scenario": self.scenario.digest,
+                  "settings": self.settings.key_fields()}
+        if run > 1:
+            fields["run"] = run
+        blob = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @property
+    def provenance(self) -> dict:
+        """What every trial of this prober must carry (measure/provenance.py)."""
+        return provenance.current(self.scenario.digest, self.settings.key_fields())
 
     def needs_env(self, version: str) -> bool:
         """True unless the version's trial is already known (measured or cached)."""
@@ -160,15 +169,15 @@ class Prober:
             no_index=plan.no_index, exclude_newer=exclude)
 
     def replicate(self, version: str) -> TrialResult:
-        """``version`` measured once more, afresh: a new server and new samples, never read
-        from or written to the results cache. Kept in the first trial's ``runs``."""
-        label = f"{self.plan.name} {version} on Python {self.py.interpreter.version} (again)"
-        began = time.monotonic()
-        result = self._measure(version, self.spec(version), label)
-        result.phases["total"] = time.monotonic() - began
-        self._judge_held(version, result)
+        """``version`` measured once more: a new server and new samples, cached as its run
+        (2, 3, ...) under its own key, so a warm re-run reads it and ``--no-cache`` measures
+        it afresh. Kept in the first trial's ``runs``."""
         first = self.py.trials[version]
-        result.run = 2 + len(first.runs)
+        run = 2 + len(first.runs)
+        label = f"{self.plan.name} {version} on Python {self.py.interpreter.version} (run {run})"
+        result = self._cached_or_measured(version, self.spec(version), label, run=run)
+        result.run = run
+        self._judge_held(version, result)
         first.runs.append(result)
         self.reporter.trial(result, self.py.interpreter.version)
         return result
@@ -180,21 +189,51 @@ class Prober:
             return self.py.versions[-1]
         return self.py.versions[0]
 
-    def _cached_or_measured(self, version: str, spec: EnvSpec, label: str) -> TrialResult:
-        """The trial from the results cache, judged again by the current rule, or measured and
-        cached. Errors and trials cut short by the time limit are not kept."""
-        key = self.result_key(spec)
+    def cached(self, version: str) -> TrialResult | None:
+        """The version's trial as :meth:`probe` would give it, from the results cache alone
+        (held memory: its reference's too); None when it is not all there, or the rule asks
+        for more requests. Never measures."""
+        if version in self.py.trials:
+            return self.py.trials[version]
+        if (self.settings.metric is Signal.HELD and version != self.reference
+                and self.cached(self.reference) is None):
+            return None
+        result = self._read(self.result_key(self.spec(version)))
+        if result is None:
+            return None
+        self._judge_held(version, result)
+        self.py.trials[version] = result
+        return result
+
+    def _read(self, key: str) -> TrialResult | None:
+        """A cached trial judged by today's rule (and so stamped with today's provenance),
+        or None when missing or too short for the rule."""
         cached = self.store.result(key)
-        if cached is not None:
-            result = TrialResult.from_dict(cached)
-            result.from_cache = True
-            if self._rejudge(result):
-                return result
+        if cached is None:
+            return None
+        result = TrialResult.from_dict(cached)
+        result.from_cache = True
+        if not self._rejudge(result):
+            return None
+        result.provenance = self.provenance
+        return result
+
+    def _cached_or_measured(self, version: str, spec: EnvSpec, label: str,
+                            run: int = 1) -> TrialResult:
+        """The trial (or its replication ``run``) from the results cache, judged again by the
+        current rule, or measured and cached. Errors and trials cut short by the time limit
+        are not kept."""
+        key = self.result_key(spec, run)
+        result = self._read(key)
+        if result is not None:
+            return result
+        if self.store.result(key) is not None:
             self.reporter.info(f"the cached trial of {label} is too short for the current "
                                "verdict rule: measuring it again")
         began = time.monotonic()
         result = self._measure(version, spec, label)
         result.phases["total"] = time.monotonic() - began
+        result.run = run
         if result.verdict is not Verdict.ERROR and not result.cut_short:
             self.store.put_result(key, spec.key, f"{label}, {self.scenario.name}",
                                   result.to_dict())

@@ -1,4 +1,5 @@
-"""The answer measured again: the last good and first bad, afresh, ``--confirm`` times."""
+"""The answer measured again: the last good and first bad, ``--confirm`` more runs of each
+(each cached as its run: see ``Prober.replicate``)."""
 
 from __future__ import annotations
 
