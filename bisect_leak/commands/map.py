@@ -36,9 +36,6 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Write every cell, its trial, and the flips as JSON.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), metavar="PATH.md",
               help="Write the Markdown table (and PATH.png/.svg with the plot extra).")
-@click.option("--jobs", type=int, default=1, show_default=True, metavar="N",
-              help="Cells measured at once on this machine.")
-@click.option("--dask", metavar="tcp://HOST:PORT", help="Run the cells on a Dask cluster.")
 def map_command(old: str, new: str, pythons: tuple[str, ...], scenario_names: tuple[str, ...],
                 mode: str, metric: str, resolve: str, jobs: int, dask: str | None,
                 **options) -> None:

@@ -27,11 +27,15 @@ _SHARED = [
     click.option("--no-index", is_flag=True, help="Use only --find-links: fully offline."),
     click.option("--cache-dir", type=click.Path(path_type=Path), default=Path("cache"),
                  show_default=True, help="Where envs and results are kept."),
+    click.option("--jobs", type=int, default=1, show_default=True, metavar="N",
+                 help="Trials measured at once on this machine (rounds of N candidates)."),
+    click.option("--dask", metavar="tcp://HOST:PORT",
+                 help="Measure on a Dask cluster's workers (one trial per worker)."),
 ]
 
 
 def run_options(command: Callable) -> Callable:
-    """Load, signal, resolution, index and cache options, in this order in --help."""
+    """Load, signal, resolution, index, cache and worker options, in this order in --help."""
     for option in reversed(_SHARED):
         command = option(command)
     return command

@@ -18,11 +18,10 @@ from bisect_leak.errors import BadInput, ExitCode
 from bisect_leak.judge.verdict import Signal, Verdict
 from bisect_leak.map import grid as mapplan
 from bisect_leak.map.grid import Cell, Flip, Row
-from bisect_leak.measure.provenance import provenance_mismatch
 from bisect_leak.measure.trial import TrialResult
 from bisect_leak.planning import scenario as scenarios
 from bisect_leak.planning.plan import Plan
-from bisect_leak.run import runner
+from bisect_leak.run import remote, runner
 from bisect_leak.run.executors import DaskExecutor, Executor, Job, LocalExecutor, require_dask
 from bisect_leak.run.outcome import PythonOutcome
 from bisect_leak.run.prober import Prober
@@ -258,55 +257,9 @@ def _reference(row: MapRow) -> str:
 
 def _from_run(row: MapRow, cell: Cell, raw: dict, *, write: bool) -> CellResult:
     """A finished --check: its trial, written into the local cache when it ran elsewhere."""
-    data, python = _trial_of(raw.get("json"), cell.candidate)
-    where = raw.get("worker") or (raw.get("host") or "?" if write else "here")
-    if data is None or python != cell.row.python:
-        why = (raw.get("stderr") or "").strip().splitlines()
-        reason = (f"bisect-leak --check exited {raw.get('exit_code')} without a trial: "
-                  + (why[-1] if why else "no output"))
-        if data is not None:  # a worker whose Python is another patch release
-            reason = (f"{where} measured on Python {python}, not {cell.row.python}: "
-                      f"install Python {cell.row.python} there")
-        trial = TrialResult(version=cell.candidate, verdict=Verdict.ERROR, error=reason)
-        return CellResult(cell, trial, trial.to_dict(), False, where, raw.get("seconds", 0.0))
-    mismatch = provenance_mismatch(row.prober.provenance, data)
-    if mismatch:  # a worker with another bisect-leak, rule, scenario or load: not kept
-        trial = TrialResult(version=cell.candidate, verdict=Verdict.ERROR,
-                            error=f"{where}: {mismatch}")
-        return CellResult(cell, trial, trial.to_dict(), False, where, raw.get("seconds", 0.0))
-    trial = TrialResult.from_dict(data)
-    if write:
-        _write_back(row, raw["json"], where)
-    return CellResult(cell, trial, trial.to_dict(), bool(data.get("from_cache")), where,
-                      raw.get("seconds", 0.0))
-
-
-def _write_back(row: MapRow, data: dict, where: str) -> None:
-    """Every trial a worker's --check made (the cell's, and a held reference) into the local
-    cache, under the keys a bisection here uses; as a bisection's, errors and trials cut short
-    by the time limit are not kept, nor a trial made with another provenance."""
-    p = row.prober
-    for result in data.get("results") or [data]:
-        for t in result.get("trials", ()):
-            version = t.get("version")
-            if (version not in row.versions or t.get("verdict") == Verdict.ERROR.value
-                    or t.get("cut_short") or provenance_mismatch(p.provenance, t)):
-                continue
-            spec = p.spec(version)
-            key = p.result_key(spec)
-            if p.store.result(key) is None:
-                label = f"{p.plan.name} {version} on Python {row.row.python}, {row.scenario.name}"
-                p.store.put_result(key, spec.key, f"{label} (map, {where})",
-                                   TrialResult.from_dict(t).to_dict())
-
-
-def _trial_of(data: dict | None, version: str) -> tuple[dict | None, str | None]:
-    """The version's trial in a --check's JSON, and the Python it ran on."""
-    for result in (data.get("results") or [data]) if data else ():
-        for t in result.get("trials", ()):
-            if t.get("version") == version:
-                return t, result.get("python")
-    return None, None
+    trial, where = remote.trial_from_run(row.prober, cell.candidate, raw, write=write)
+    cached = trial.verdict is not Verdict.ERROR and trial.from_cache
+    return CellResult(cell, trial, trial.to_dict(), cached, where, raw.get("seconds", 0.0))
 
 
 def _check_args(plan: MapPlan, row: MapRow, version: str) -> list[str]:

@@ -48,6 +48,8 @@ class Plan:
     culprit: bool = False
     confirm: int = 1  # times the last good and first bad are measured again after the search
     repo: Path | None = None  # a local clone: bisect on to the commit (issue 10)
+    jobs: int = 1  # candidates measured at once here, in rounds (issue 17)
+    dask: str | None = None  # or on this Dask scheduler's workers
 
     @property
     def requirement(self) -> Requirement:
@@ -103,6 +105,11 @@ class Plan:
         for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
             if value is not None and value < 1:
                 raise BadInput(f"{flag} {value}: give a whole number of at least 1")
+        if self.jobs < 1:
+            raise BadInput(f"--jobs {self.jobs}: give a whole number of at least 1")
+        if self.dask and self.jobs != 1:
+            raise BadInput("--jobs is for trials run here; with --dask each worker runs one "
+                           "trial at a time: leave out --jobs")
         if self.confirm < 0:
             raise BadInput(f"--confirm {self.confirm}: give 0 (no replication) or more")
         for pin in self.withs:

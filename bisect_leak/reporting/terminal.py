@@ -103,6 +103,9 @@ def summary_text(outcome: Outcome) -> str:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
         if py.culprit_message:
             lines.append(f"  {py.culprit_message}")
+        if py.rounds:
+            lines.append(f"  {len(py.rounds)} round(s): " + " | ".join(
+                ", ".join(r) for r in py.rounds))
         lines += commit_report.summary_lines(outcome, py)  # --repo (issue 10)
         if py.search and py.search.status is SearchStatus.FOUND or plan.checks and py.trials:
             lines.append(f"  reproduce with: {outcome.reproduce(py)}")
@@ -145,6 +148,7 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "message": py.message,
         "exit_code": int(py.exit_code),
         "replicated": py.replicated,
+        "rounds": py.rounds,
         "metric": plan.metric.value,
         "threshold": outcome.settings.threshold if outcome.settings else None,
         "versions": py.versions,

@@ -71,6 +71,7 @@ class PythonOutcome:
     culprit_message: str = ""
     replicated: bool | None = None  # after a found answer with --confirm: did every run agree
     build_seconds: dict[str, float] = field(default_factory=dict)  # wheels; 0.0 when cached
+    rounds: list[list[str]] = field(default_factory=list)  # --jobs/--dask: measured together
     range: CommitRange | None = None  # a commit-level pass: where its candidates come from
     commits: PythonOutcome | None = None  # --repo: the commit-level pass after this one
 

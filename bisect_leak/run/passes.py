@@ -14,7 +14,8 @@ from bisect_leak.bisection.search import Bisection, SearchResult, SearchStatus, 
 from bisect_leak.errors import ExitCode
 from bisect_leak.judge.verdict import Verdict
 from bisect_leak.planning.plan import Plan
-from bisect_leak.run import culprit, replication
+from bisect_leak.run import culprit, parallel, replication
+from bisect_leak.run.executors import Executor
 from bisect_leak.run.outcome import PythonOutcome, describe
 from bisect_leak.run.prober import Prober
 
@@ -48,13 +49,19 @@ def announce(prober: Prober, label: str) -> None:
         prober.reporter.info(f"commit {label}  {c.commit.date:%Y-%m-%d}  {c.commit.subject[:90]}")
 
 
-def settle(plan: Plan, scenario: str, prober: Prober, search: SearchResult) -> None:
+def settle(plan: Plan, scenario: str, prober: Prober, search: SearchResult,
+           executor: Executor | None = None) -> None:
     """Record a finished search on the prober's pass: its answer, the answer's replications
-    and (with ``--culprit``) which dependency change carries it."""
+    (together in rounds on ``executor`` when there is one) and (with ``--culprit``) which
+    dependency change carries it."""
     py = prober.py
     py.search = search
     answered = answer(plan, scenario, py)
-    confirmed = replication.confirm(plan.confirm, prober, answered)
+    if executor is not None and search.found and plan.confirm:
+        py.rounds += parallel.confirm_rounds(plan, prober, executor)
+        confirmed = replication.judge(py, plan.confirm, answered)
+    else:
+        confirmed = replication.confirm(plan.confirm, prober, answered)
     if confirmed is not None:
         py.replicated = confirmed.replicated
         answered = confirmed.exit_code, confirmed.message

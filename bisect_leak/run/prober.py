@@ -182,6 +182,33 @@ class Prober:
         self.reporter.trial(result, self.py.interpreter.version)
         return result
 
+    def cached_run(self, version: str, run: int) -> TrialResult | None:
+        """Replication ``run`` of ``version`` from the cache alone; never measures."""
+        result = self._read(self.result_key(self.spec(version), run))
+        if result is not None:
+            result.run = run
+            self._judge_held(version, result)
+        return result
+
+    def add_run(self, version: str, result: TrialResult, run: int) -> None:
+        """A replication measured elsewhere (``--no-cache``): kept in the first trial's
+        ``runs`` and, unless an error or cut short, cached as its run."""
+        result.run = run
+        self._judge_held(version, result)
+        if not result.from_cache and result.verdict is not Verdict.ERROR \
+                and not result.cut_short:
+            spec = self.spec(version)
+            label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
+            self.store.put_result(self.result_key(spec, run), spec.key,
+                                  f"{label} (run {run}), {self.scenario.name}",
+                                  result.to_dict())
+        self.py.trials[version].runs.append(result)
+        self.reporter.trial(result, self.py.interpreter.version)
+
+    def needs_reference(self, version: str) -> bool:
+        """Held memory judges every run against the reference's: it runs first."""
+        return self.settings.metric is Signal.HELD and version != self.reference
+
     @property
     def reference(self) -> str:
         """The run that held memory is compared with: the good bound, or the first --check."""

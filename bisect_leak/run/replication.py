@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bisect_leak.errors import ExitCode
 from bisect_leak.judge.verdict import Verdict
-from bisect_leak.run.outcome import describe
+from bisect_leak.run.outcome import PythonOutcome, describe
 from bisect_leak.run.prober import Prober
 
 
@@ -34,6 +34,14 @@ def confirm(times: int, prober: Prober, answered: tuple[ExitCode, str]) -> Confi
         for version in pair:
             prober.reporter.progress(f"replicating {version} ({round_ + 1}/{times})")
             prober.replicate(version)
+    return judge(py, times, answered)
+
+
+def judge(py: PythonOutcome, times: int, answered: tuple[ExitCode, str]) -> Confirmation:
+    """What the runs of a found pair (in each first trial's ``runs``) say of the answer."""
+    search = py.search
+    assert search is not None and search.found
+    pair = (search.last_old, search.first_new)
     failed = []
     for version in pair:
         first = py.trials[version]

@@ -23,7 +23,7 @@ from bisect_leak.judge.verdict import Signal
 from bisect_leak.measure.trial import Settings
 from bisect_leak.planning import scenario as scenarios
 from bisect_leak.planning.plan import Plan
-from bisect_leak.run import commit_pass, inspection, passes
+from bisect_leak.run import commit_pass, inspection, parallel, passes
 from bisect_leak.run.outcome import Outcome, PythonOutcome, Reporter
 from bisect_leak.run.prober import Prober, requirement_name
 
@@ -157,7 +157,26 @@ def _checks(plan: Plan, rp, prober: Prober) -> None:
 
 def _bisect(plan: Plan, rp, scenario: str, probes: list[Prober], store: Store) -> None:
     """The release bisection on every Python (both bounds on every Python first: the matrix
-    table), then, on each that answered, the commit-level pass with --repo."""
+    table), then, on each that answered, the commit-level pass with --repo. With --jobs or
+    --dask, each Python's search runs in rounds of candidates measured at once."""
+    executor = parallel.executor_for(plan, probes[0]) if probes else None
+    try:
+        if executor is None:
+            _bisect_here(plan, scenario, probes, store)
+        else:
+            for prober in probes:
+                passes.settle(plan, scenario, prober,
+                              parallel.bisect(plan, prober, executor), executor)
+    finally:
+        if executor is not None:
+            executor.close()
+    for prober in probes:
+        if rp is not None and prober.py.exit_code is ExitCode.ANSWER:
+            level = commit_pass.bisect_releases(plan, rp, prober, scenario)
+            prober.py.exit_code = max(prober.py.exit_code, level.exit_code)
+
+
+def _bisect_here(plan: Plan, scenario: str, probes: list[Prober], store: Store) -> None:
     searches = [passes.searcher(plan, p.py) for p in probes]
     with Prefetcher(store) as prefetch:
         for _ in range(2):
@@ -167,9 +186,6 @@ def _bisect(plan: Plan, rp, scenario: str, probes: list[Prober], store: Store) -
                     passes.step(prober, search, label, prefetch)
         for prober, search in zip(probes, searches):
             passes.settle(plan, scenario, prober, passes.drive(prober, search, prefetch))
-            if rp is not None and prober.py.exit_code is ExitCode.ANSWER:
-                level = commit_pass.bisect_releases(plan, rp, prober, scenario)
-                prober.py.exit_code = max(prober.py.exit_code, level.exit_code)
 
 
 def overall_exit(results: list[PythonOutcome]) -> ExitCode:
