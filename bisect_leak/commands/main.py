@@ -56,6 +56,8 @@ def _on_sigterm(signum, frame) -> None:
 @click.option("--confirm", type=int, default=1, show_default=True, metavar="N",
               help="After the search, measure the last good and first bad N more times afresh; "
                    "the answer stands only if every run agrees.")
+@click.option("--as-of", hidden=True, metavar="WHEN",
+              help="Resolve commits' dependencies as of this time (set by rounds).")
 @click.version_option(__version__, prog_name="bisect-leak")
 def command(list_scenarios: bool, pythons: tuple[str, ...], metric: str, resolve: str,
             **options) -> None:

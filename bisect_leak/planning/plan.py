@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -50,6 +51,7 @@ class Plan:
     repo: Path | None = None  # a local clone: bisect on to the commit (issue 10)
     jobs: int = 1  # candidates measured at once here, in rounds (issue 17)
     dask: str | None = None  # or on this Dask scheduler's workers
+    as_of: str | None = None  # commits resolve at this UTC time (a round's --check runs)
 
     @property
     def requirement(self) -> Requirement:
@@ -105,6 +107,12 @@ class Plan:
         for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
             if value is not None and value < 1:
                 raise BadInput(f"{flag} {value}: give a whole number of at least 1")
+        if self.as_of is not None:
+            try:
+                datetime.fromisoformat(self.as_of)
+            except ValueError:
+                raise BadInput(f"--as-of {self.as_of!r}: give an ISO date and time, e.g. "
+                               "2022-03-12T00:00:00+00:00") from None
         if self.jobs < 1:
             raise BadInput(f"--jobs {self.jobs}: give a whole number of at least 1")
         if self.dask and self.jobs != 1:
@@ -129,7 +137,7 @@ class Plan:
         return self
 
     def check_args(self, versions: Sequence[str], *, python: str | None = None,
-                   absolute: bool = False) -> list[str]:
+                   absolute: bool = False, as_of: str | None = None) -> list[str]:
         """This plan's measurement as the flags of a ``--check`` run of ``versions``: the one
         place a plan turns back into flags (reproduce lines, the map's cells)."""
         args = ["--package", self.package]
@@ -158,6 +166,10 @@ class Plan:
                                          else self.find_links)]
         if self.no_index:
             args.append("--no-index")
+        if self.repo is not None:
+            args += ["--repo", str(self.repo.resolve() if absolute else self.repo)]
+        if as_of is not None:
+            args += ["--as-of", as_of]
         return args
 
     @property

@@ -12,6 +12,7 @@ whole PR). Commits that change no installed file are never measured.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from packaging.utils import canonicalize_name
 
@@ -21,7 +22,8 @@ from bisect_leak.candidates.commits import WORKTREE, Commit, FileChange
 from bisect_leak.candidates.repo import Repo, now
 from bisect_leak.errors import BadInput
 from bisect_leak.planning.plan import Plan
-from bisect_leak.run import passes
+from bisect_leak.run import parallel, passes
+from bisect_leak.run.executors import Executor
 from bisect_leak.run.outcome import CommitRange, PythonOutcome
 from bisect_leak.run.prober import Prober
 
@@ -164,7 +166,10 @@ def _new_pass(base: Prober, repo: Repo, refs: list[Ref], history: list[Commit] =
                        range=CommitRange(repo.path))
     base.py.commits = py
     dates = [c.utc_date() for c in cands.values() if c.date is not None]
-    return base.at(py, repo, as_of=max(dates) if dates else None)
+    as_of = max(dates) if dates else None
+    if base.plan.as_of:  # a --check run of a round: the pass's own date
+        as_of = datetime.fromisoformat(base.plan.as_of).astimezone(timezone.utc)
+    return base.at(py, repo, as_of=as_of)
 
 
 def _candidate(repo: Repo, ref: Ref) -> Candidate:
@@ -198,7 +203,8 @@ def check(plan: Plan, rp: RepoPlan, base: Prober) -> PythonOutcome | None:
 # -- the search ------------------------------------------------------------------------
 
 
-def bisect_releases(plan: Plan, rp: RepoPlan, base: Prober, scenario: str) -> PythonOutcome:
+def bisect_releases(plan: Plan, rp: RepoPlan, base: Prober, scenario: str,
+                    executor: Executor | None = None) -> PythonOutcome:
     """After a release bisection: the commits between the last good and first bad tags."""
     s = base.py.search
     assert s is not None and s.last_old and s.first_new
@@ -218,11 +224,11 @@ def bisect_releases(plan: Plan, rp: RepoPlan, base: Prober, scenario: str) -> Py
             f"{refs[1].tag} (a release branch?); run again with --good/--bad as commits on "
             "one line of history"))
         return base.py.commits
-    return bisect(plan, rp.repo, base, refs[0], refs[1], scenario)
+    return bisect(plan, rp.repo, base, refs[0], refs[1], scenario, executor)
 
 
-def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref,
-           scenario: str) -> PythonOutcome:
+def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref, scenario: str,
+           executor: Executor | None = None) -> PythonOutcome:
     """Bisect the first-parent commits from ``old`` to ``new`` that change installed files;
     both bounds are built from source and measured first."""
     new_sha = new.sha or repo.resolve("HEAD", new.flag)
@@ -242,7 +248,11 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref,
         f"{len(chosen)} between the bounds change installed files "
         f"({', '.join(roots) or 'no package folder found: all but docs/tests'}, "
         "build metadata)")
-    passes.settle(plan, scenario, prober, passes.drive(prober, passes.searcher(plan, py)))
+    if executor is None:
+        search = passes.drive(prober, passes.searcher(plan, py))
+    else:
+        search = parallel.bisect(plan, prober, executor)
+    passes.settle(plan, scenario, prober, search, executor)
     return py
 
 

@@ -74,7 +74,8 @@ def measure(prober: Prober, executor: Executor, labels: tuple[str, ...], clock: 
     """One round: each label's trial, from the cache or from the executor; kept in the
     prober's pass and shown as each finishes."""
     py, reporter = prober.py, prober.reporter
-    found = {label: t for label in labels if (t := prober.cached(label)) is not None}
+    found = {label: t for label in labels  # a commit's wheel is built here first (cached)
+             if (t := prober.prepare(label) or prober.cached(label)) is not None}
     for t in found.values():
         reporter.trial(t, py.interpreter.version)
     todo = [label for label in labels if label not in found]
@@ -101,13 +102,21 @@ def _job(prober: Prober, label: str, run: int = 1) -> Job:
     labels = [label]
     if prober.needs_reference(label):
         labels.insert(0, prober.reference)  # held memory: the first --check is the reference
-    args = plan.check_args(labels, absolute=True)
+    built = prober.py.candidates[label].built
+    as_of = prober.as_of.isoformat() if built and prober.as_of else None
+    args = plan.check_args([_commitish(prober, v) for v in labels], absolute=True, as_of=as_of)
     if run > 1 and "--no-cache" not in args:
         args.append("--no-cache")  # afresh; kept here under the run's own key
     stamp = "".join(c if c.isalnum() else "-" for c in f"{label}-py{interp.version}")
     return Job(label if run == 1 else (label, run), tuple(args),
                (str(interp.path), interp.version),
                f"bisect-leak-{stamp}-{run}-{time.time_ns()}")
+
+
+def _commitish(prober: Prober, label: str) -> str:
+    """How a --check names the candidate: a release by version, a commit by full sha."""
+    c = prober.py.candidates[label]
+    return c.commit.sha if c.commit is not None and c.label != "WORKTREE" else label
 
 
 def confirm_rounds(plan: Plan, prober: Prober, executor: Executor) -> list[list[str]]:

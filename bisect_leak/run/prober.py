@@ -117,24 +117,24 @@ class Prober:
     def probe(self, version: str) -> TrialResult:
         if version in self.py.trials:
             return self.py.trials[version]
-        failed = self._build_wheel(version)
+        failed = self.prepare(version)
         if failed is not None:
-            result = failed
-        else:
-            spec = self.spec(version)
-            if spec.exclude_newer:
-                self.py.resolved_as_of[version] = spec.exclude_newer
-            self.py.overrides = list(spec.overrides)
-            label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
-            result = self._cached_or_measured(version, spec, label)
-            self._judge_held(version, result)
+            self.reporter.trial(failed, self.py.interpreter.version)
+            return failed
+        spec = self.spec(version)
+        if spec.exclude_newer:
+            self.py.resolved_as_of[version] = spec.exclude_newer
+        self.py.overrides = list(spec.overrides)
+        label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
+        result = self._cached_or_measured(version, spec, label)
+        self._judge_held(version, result)
         self.py.trials[version] = result
         self.reporter.trial(result, self.py.interpreter.version)
         return result
 
-    def _build_wheel(self, label: str) -> TrialResult | None:
-        """A built candidate's wheel, built (or found in the cache) before its env; an
-        ``error`` trial when it cannot be built."""
+    def prepare(self, label: str) -> TrialResult | None:
+        """A built candidate's wheel, built (or found in the cache) before its env. An
+        ``error`` trial, kept as the candidate's, when it cannot be built; else None."""
         c = self.py.candidates[label]
         if not c.built or label in self.wheels:
             return None
@@ -147,9 +147,11 @@ class Prober:
                 on_build=lambda: self.reporter.progress(
                     f"building a wheel of {self.plan.name} at {label}{subject}"))
         except (wheels.BuildError, GitError) as exc:
-            return TrialResult(version=label, verdict=Verdict.ERROR,
-                               error=f"build failed: {exc}",
-                               stderr_tail=getattr(exc, "tail", ""))
+            failed = TrialResult(version=label, verdict=Verdict.ERROR,
+                                 error=f"build failed: {exc}",
+                                 stderr_tail=getattr(exc, "tail", ""))
+            self.py.trials[label] = failed
+            return failed
         finally:
             self.py.build_seconds[label] = time.monotonic() - began
         return None

@@ -58,7 +58,8 @@ def write_back(prober: Prober, data: dict, where: str) -> None:
 def trial_of(data: dict | None, version: str) -> tuple[dict | None, str | None]:
     """The version's trial in a ``--check``'s JSON, and the Python it ran on."""
     for result in (data.get("results") or [data]) if data else ():
-        for t in result.get("trials", ()):
+        commits = result.get("commits") or {}
+        for t in (*result.get("trials", ()), *commits.get("trials", ())):
             if t.get("version") == version:
                 return t, result.get("python")
     return None, None

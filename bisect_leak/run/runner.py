@@ -97,11 +97,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
         for prober in probes:
             _checks(plan, rp, prober)
     elif rp is not None and rp.commit_bounds:
-        for prober in probes:
-            assert rp.good is not None and rp.bad is not None
-            old, new = (rp.bad, rp.good) if plan.fixed else (rp.good, rp.bad)
-            level = commit_pass.bisect(plan, rp.repo, prober, old, new, scenario.name)
-            prober.py.exit_code = level.exit_code
+        _bisect_commits(plan, rp, scenario.name, probes)
     else:
         _bisect(plan, rp, scenario.name, probes, store)
     if plan.inspect:  # after the answers: the pair (or the checks) re-run briefly, inspected
@@ -158,7 +154,7 @@ def _checks(plan: Plan, rp, prober: Prober) -> None:
 def _bisect(plan: Plan, rp, scenario: str, probes: list[Prober], store: Store) -> None:
     """The release bisection on every Python (both bounds on every Python first: the matrix
     table), then, on each that answered, the commit-level pass with --repo. With --jobs or
-    --dask, each Python's search runs in rounds of candidates measured at once."""
+    --dask, every search runs in rounds of candidates measured at once."""
     executor = parallel.executor_for(plan, probes[0]) if probes else None
     try:
         if executor is None:
@@ -167,13 +163,27 @@ def _bisect(plan: Plan, rp, scenario: str, probes: list[Prober], store: Store) -
             for prober in probes:
                 passes.settle(plan, scenario, prober,
                               parallel.bisect(plan, prober, executor), executor)
+        for prober in probes:
+            if rp is not None and prober.py.exit_code is ExitCode.ANSWER:
+                level = commit_pass.bisect_releases(plan, rp, prober, scenario, executor)
+                prober.py.exit_code = max(prober.py.exit_code, level.exit_code)
     finally:
         if executor is not None:
             executor.close()
-    for prober in probes:
-        if rp is not None and prober.py.exit_code is ExitCode.ANSWER:
-            level = commit_pass.bisect_releases(plan, rp, prober, scenario)
-            prober.py.exit_code = max(prober.py.exit_code, level.exit_code)
+
+
+def _bisect_commits(plan: Plan, rp, scenario: str, probes: list[Prober]) -> None:
+    """Commit bounds: the commit-level pass alone, in rounds with --jobs or --dask."""
+    assert rp.good is not None and rp.bad is not None
+    old, new = (rp.bad, rp.good) if plan.fixed else (rp.good, rp.bad)
+    executor = parallel.executor_for(plan, probes[0]) if probes else None
+    try:
+        for prober in probes:
+            level = commit_pass.bisect(plan, rp.repo, prober, old, new, scenario, executor)
+            prober.py.exit_code = level.exit_code
+    finally:
+        if executor is not None:
+            executor.close()
 
 
 def _bisect_here(plan: Plan, scenario: str, probes: list[Prober], store: Store) -> None:
