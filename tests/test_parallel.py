@@ -23,7 +23,7 @@ def run(cli: CLI, tmp_path: Path, cache: Path, *extra: str, name: str) -> tuple[
     proc = cli.run([*cli.toy_args(cache), *RANGE, "--json", str(out), *extra], cwd=tmp_path,
                    timeout=900)
     assert proc.returncode == 0, describe_run(proc)
-    return json.loads(out.read_text()), proc.stdout
+    return json.loads(out.read_text()), proc.stdout + proc.stderr
 
 
 def answer(data: dict) -> tuple[str, str]:
