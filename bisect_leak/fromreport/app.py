@@ -64,6 +64,10 @@ def find(blocks: list[Block]) -> AppSource:
         completed = _complete_cut_off(p)
         if completed is not None:
             return _build(completed, "Starlette", "app", [q for q in parsed if q is not p])
+    for p in reversed(parsed):
+        served = _serve_loop(p)
+        if served is not None:
+            return _build(served, SCRIPT, "app", [q for q in parsed if q is not p])
     notes = ["no code block defines an ASGI app (FastAPI(), Starlette(), "
              "`async def app(scope, receive, send)` or a factory returning one)"]
     if not parsed:
@@ -78,6 +82,39 @@ def _parse(block: Block) -> _Parsed | None:
     if not repaired.ok:
         return None
     return _Parsed(block, repaired.code, ast.parse(repaired.code), repaired.notes)
+
+
+SCRIPT = "script"  # a reproduction script whose loop body is served by a generated route
+_NOISE = re.compile(r"^(print|gc\.|objgraph|tracemalloc|psutil|time\.sleep|process\.)")
+
+
+def _serve_loop(p: _Parsed) -> _Parsed | None:
+    """A script that repeats something in a top-level loop (``while True: f()``, ``for _ in
+    range(N): ...``): that body, once, becomes the endpoint of a generated FastAPI app."""
+    loop = next((n for n in p.tree.body if isinstance(n, (ast.While, ast.For))
+                 and _repeats(n)), None)
+    if loop is None:
+        return None
+    body = [s for s in loop.body if not _NOISE.match(ast.unparse(s))]
+    if not body:
+        return None
+    rest = [n for n in p.tree.body if n is not loop and n.lineno < loop.lineno
+            and not _NOISE.match(ast.unparse(n))]
+    endpoint = "\n".join("    " + line for s in body for line in ast.unparse(s).splitlines())
+    code = ("\n".join(ast.unparse(n) for n in rest) + "\n\n"
+            "from fastapi import FastAPI  # added: the report's loop, served\n\n"
+            "app = FastAPI()\n\n\n@app.get('/')\ndef repeated():\n"
+            f"{endpoint}\n    return {{'ok': True}}\n")
+    note = (f"the report's code is a script repeating a loop (line {loop.lineno} of its "
+            "block): served its body once per request from a generated FastAPI route, GET /")
+    return _Parsed(p.block, code, ast.parse(code), p.notes + (note,))
+
+
+def _repeats(loop: ast.While | ast.For) -> bool:
+    if isinstance(loop, ast.While):
+        return isinstance(loop.test, ast.Constant) and bool(loop.test.value)
+    it = loop.iter
+    return isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
 
 
 def _cut(p: _Parsed) -> bool:
@@ -151,10 +188,10 @@ def _app_in(tree: ast.Module) -> tuple[str, str]:
                 continue
             return "raw ASGI", _instance_of(tree, node.name)
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.args.args:
-            if any(isinstance(n, ast.Call) and _call_name(n) in APP_CLASSES
-                   for n in ast.walk(node)):
-                return "factory", node.name
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                not node.args.args and any(isinstance(n, ast.Call) and
+                                           _call_name(n) in APP_CLASSES for n in ast.walk(node)):
+            return "factory", node.name
     return "", ""
 
 

@@ -10,9 +10,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bisect_leak import interpreters, load, scenario
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from bisect_leak import interpreters, load, releases, scenario
 from bisect_leak.cache import Store
 from bisect_leak.envs import EnvBuildError, EnvSpec
+from bisect_leak.prober import RESOLVE_MARGIN, is_exact_pin
 from bisect_leak.server import HOST, Server, ServerError
 
 REQUEST_TIMEOUT = 10.0
@@ -64,11 +68,14 @@ def run(folder: Path, package: str, bad: str, pins: tuple[str, ...], python: str
     sc = scenario.load(folder)
     interp = interpreters.find(where.python or python or sys.executable)
     reqs = env_requirements(package, bad, sc, pins)
+    exclude_newer = _resolved_as_of(package, bad, where)
     spec = EnvSpec(python=str(interp.path), python_version=interp.version, requirements=reqs,
                    overrides=tuple(r for r in reqs if "==" in r),
                    index_url=where.index_url,
                    find_links=str(where.find_links.resolve()) if where.find_links else None,
-                   no_index=where.no_index)
+                   no_index=where.no_index, exclude_newer=exclude_newer,
+                   exempt=tuple(sorted({_name(p) for p in pins if is_exact_pin(p)}))
+                   if exclude_newer else ())
     try:
         env = Store(where.cache_dir).open().env(spec)
     except EnvBuildError as exc:
@@ -78,7 +85,10 @@ def run(folder: Path, package: str, bad: str, pins: tuple[str, ...], python: str
     server = Server(env.python, folder)
     try:
         server.start(timeout=60.0)
-        answers = asyncio.run(_send_each(sc.requests, server.port))
+        if sc.load.connection is scenario.Connection.CONNECT_AND_CLOSE:
+            answers = asyncio.run(_ping(server.port))
+        else:
+            answers = asyncio.run(_send_each(sc.requests, server.port))
     except ServerError as exc:
         return CheckResult(False, reqs, failures=(Failure(
             f"the server did not start: {exc}", fix_for(exc.stderr_tail), exc.stderr_tail),))
@@ -89,6 +99,37 @@ def run(folder: Path, package: str, bad: str, pins: tuple[str, ...], python: str
                 for req, got, ok in answers if not ok]
     return CheckResult(not failures, reqs, tuple((r, g) for r, g, _ in answers),
                        tuple(failures))
+
+
+def _name(requirement: str) -> str:
+    return canonicalize_name(Requirement(requirement).name)
+
+
+def _resolved_as_of(package: str, bad: str, where: Where) -> str | None:
+    """As a bisection resolves: the index as it stood a day after ``bad`` was uploaded
+    (None without a version, or with a local wheelhouse)."""
+    if not bad or where.no_index or where.find_links:
+        return None
+    name = Requirement(package).name
+    found = releases.parse_simple_json(
+        releases.fetch_index(name, where.index_url or releases.DEFAULT_INDEX))
+    uploaded = next((r.uploaded for r in found if str(r.version) == bad), None)
+    if uploaded is None:
+        return None
+    return (uploaded + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def _ping(port: int) -> list[tuple[str, str, bool]]:
+    """Connect-and-close scenarios send no request: one connection, half-closed, closed."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port),
+                                           REQUEST_TIMEOUT)
+        if writer.can_write_eof():
+            writer.write_eof()
+        writer.close()
+    except (OSError, asyncio.TimeoutError) as exc:
+        return [("TCP ping", f"{type(exc).__name__}: {exc}", False)]
+    return [("TCP ping (connect, half-close, close)", "accepted", True)]
 
 
 async def _send_each(requests, port: int) -> list[tuple[str, str, bool]]:

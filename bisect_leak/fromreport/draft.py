@@ -63,6 +63,12 @@ def build(text: str, source: str = "") -> Draft:
     reqs, req_notes = requirements.from_imports(tree)
     package = next((p for p in _UNDER_TEST if p in reqs), "uvicorn")
     notes = list(req_notes)
+    if app.kind == apps.SCRIPT:
+        library = [r for r in reqs if r != "fastapi"]
+        if "fastapi" not in reqs:
+            reqs.append("fastapi")
+        package = library[0] if library else "fastapi"
+        notes.append(f"the package under test: {package}, the library the script exercises")
     if package == "uvicorn":
         notes.append("the app imports no framework: the package under test is uvicorn")
     if any(r.file for r in found):

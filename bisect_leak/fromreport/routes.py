@@ -191,7 +191,7 @@ def _route(method, template, fn, models, upload, endpoint: str = "") -> Route:
     for name in re.findall(r"{(\w+)(?::\w+)?}", template):
         ann = params[name].annotation if name in params else None
         value = _SAMPLES.get(ann.id, "a") if isinstance(ann, ast.Name) else "1"
-        path = re.sub(r"{%s(?::\w+)?}" % name, str(value), path)
+        path = re.sub(r"\{" + re.escape(name) + r"(?::\w+)?\}", str(value), path)
         why.append(f"path parameter {name} = {value}")
     json_body = form = file = None
     query: list[str] = []
