@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from bisect_leak.fromreport import app as apps
@@ -11,6 +12,16 @@ from bisect_leak.fromreport import markdown, requirements, routes, versions
 
 #: the package under test, by what the app imports (first match)
 _UNDER_TEST = ("fastapi", "starlette", "starlite", "litestar", "sse-starlette")
+#: trackers whose package is the one under test when the report was filed there
+_TRACKERS = ("fastapi", "starlette", "uvicorn", "pydantic", "sse-starlette", "orjson",
+             "anyio", "h11", "httptools", "uvloop", "python-multipart")
+_GITHUB = re.compile(r"https://github\.com/[\w.-]+/([\w.-]+)/(?:issues|pull|discussions)/\d+")
+
+
+def tracker(text: str, source: str) -> str:
+    """The repository a report was filed in (its URL, or the first URL of its text)."""
+    m = _GITHUB.search(source) or _GITHUB.search(text[:500])
+    return m.group(1).lower() if m else ""
 
 
 @dataclass(frozen=True)
@@ -54,8 +65,9 @@ def build(text: str, source: str = "") -> Draft:
                   if ln.strip() and not ln.startswith("<!--")), "")
     app = apps.find(markdown.blocks(text))
     if not app.found:
-        return Draft(source, app, title=title,
-                     suggestion=versions.suggest(text, "fastapi", []))
+        filed_in = tracker(text, source)
+        package = filed_in if filed_in in _TRACKERS else "fastapi"
+        return Draft(source, app, title=title, suggestion=versions.suggest(text, package, []))
     tree = ast.parse(app.code)
     prose = markdown.prose(text)
     size, size_words = loads.upload_size(prose)
@@ -69,6 +81,10 @@ def build(text: str, source: str = "") -> Draft:
             reqs.append("fastapi")
         package = library[0] if library else "fastapi"
         notes.append(f"the package under test: {package}, the library the script exercises")
+    filed_in = tracker(text, source)
+    if filed_in in _TRACKERS and filed_in != package:
+        package = filed_in
+        notes.append(f"the package under test: {package}, whose tracker the report was filed in")
     if package == "uvicorn":
         notes.append("the app imports no framework: the package under test is uvicorn")
     if any(r.file for r in found):

@@ -100,6 +100,9 @@ def reindent(code: str) -> str:
             continue
         word = s.split(None, 1)[0].rstrip(":")
         level, stack = _place(s, word, level, stack, prev_opened, top_names)
+        if word == "return" and stack and stack[-1][0] in ("for", "while") and \
+                not prev_opened:  # a return after a loop's body ends the loop first
+            level = stack.pop()[1]
         out.append("    " * level + s)
         code = _code_part(s)
         depth = max(0, _bracket_delta(code))
