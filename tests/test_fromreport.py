@@ -329,3 +329,16 @@ def test_smoke_check_offline_on_the_toy_wheelhouse(tmp_path, capsys, toy_wheelho
     assert code == 1, out + err
     assert "uses names the report never defines: helper" in out
     assert "GET /: 500" in out and "fix to try: define `helper` in app.py" in out
+
+
+def test_command_reads_stdin_and_keeps_an_existing_folder(tmp_path, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(RAW_REPORT))
+    code, out, _ = run_command(["-", "-o", str(tmp_path / "s"), "--no-check"], capsys)
+    assert code == 0 and "raw ASGI app" in out
+    before = (tmp_path / "s" / "app.py").read_text()
+    monkeypatch.setattr("sys.stdin", io.StringIO(RAW_REPORT))
+    code, _, err = run_command(["-", "-o", str(tmp_path / "s"), "--no-check"], capsys)
+    assert code == 2 and "not empty" in err
+    assert (tmp_path / "s" / "app.py").read_text() == before
