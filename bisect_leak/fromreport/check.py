@@ -101,6 +101,18 @@ def run(folder: Path, package: str, bad: str, pins: tuple[str, ...], python: str
                        tuple(failures))
 
 
+def run_bounds(folder: Path, package: str, bounds: tuple[str, ...], pins: tuple[str, ...],
+               python: str, where: Where) -> list[tuple[str, CheckResult]]:
+    """The check on each suggested bound (--bad, then --good), or once on the latest."""
+    return [(bound, run(folder, package, bound, pins, python, where))
+            for bound in distinct(bounds)]
+
+
+def distinct(bounds: tuple[str, ...]) -> list[str]:
+    """The versions to check: each bound given once, or "" (the latest) when none is."""
+    return list(dict.fromkeys(b for b in bounds if b)) or [""]
+
+
 def _name(requirement: str) -> str:
     return canonicalize_name(Requirement(requirement).name)
 
@@ -200,6 +212,9 @@ def fix_for_status(got: str, stderr: str) -> str:
 
 def fix_for_build(tail: str, pins: tuple[str, ...]) -> str:
     """The fix to try for an env that did not build (pure)."""
+    if "exclude-newer" in tail:
+        return ("a pin needs dependencies newer than the release's day: add --resolve latest "
+                "to the bisect-leak command (or drop the pin)")
     if re.search(r"No solution|unsatisfiable|conflict|ResolutionImpossible", tail, re.I):
         drop = f" (drop `--with {pins[0]}` first)" if pins else ""
         return f"the versions do not go together: loosen the pins{drop} or change --python"

@@ -100,16 +100,20 @@ def _check(draft, folder: Path, cache_dir: Path, python: str, index_url, find_li
     from bisect_leak.fromreport import check
 
     s = draft.suggestion
-    click.echo(f"smoke check: {s.package}{'==' + s.bad if s.bad else ''} "
-               f"{' '.join(s.pins)} on Python {python or s.python or 'the current one'} ...")
-    result = check.run(folder, s.package, s.bad, s.pins, s.python,
-                       check.Where(cache_dir, index_url, find_links, no_index, python))
-    for request, got in result.answers:
-        click.echo(f"  {request}: {got}")
-    for failure in result.failures:
-        click.echo(f"  FAILED: {failure.what}")
-        if failure.detail:
-            click.echo("    " + failure.detail.strip().replace("\n", "\n    "))
-        click.echo(f"  fix to try: {failure.fix}")
-    click.echo("smoke check: " + ("passed" if result.ok else "failed"))
-    return ExitCode.ANSWER if result.ok else ExitCode.NO_ANSWER
+    where = check.Where(cache_dir, index_url, find_links, no_index, python)
+    checked = []
+    for bound in check.distinct((s.bad, s.good)):
+        click.echo(f"smoke check: {s.package}{'==' + bound if bound else ''} "
+                   f"{' '.join(s.pins)} on Python {python or s.python or 'the current one'} ...")
+        result = check.run(folder, s.package, bound, s.pins, s.python, where)
+        checked.append(result)
+        for request, got in result.answers:
+            click.echo(f"  {request}: {got}")
+        for failure in result.failures:
+            click.echo(f"  FAILED: {failure.what}")
+            if failure.detail:
+                click.echo("    " + failure.detail.strip().replace("\n", "\n    "))
+            click.echo(f"  fix to try: {failure.fix}")
+    ok = all(result.ok for result in checked)
+    click.echo("smoke check: " + ("passed" if ok else "failed"))
+    return ExitCode.ANSWER if ok else ExitCode.NO_ANSWER
