@@ -45,14 +45,15 @@ def one(path: Path, out: Path, args: argparse.Namespace) -> list[str]:
     began = time.monotonic()
     s = d.suggestion
     try:
-        checked = check.run_bounds(folder, s.package, (s.bad, s.good), s.pins, s.python,
-                                   check.Where(args.cache_dir, python=args.python))
+        checked, latest = check.run_all(folder, s.package, (s.bad, s.good), s.pins, s.python,
+                                        check.Where(args.cache_dir, python=args.python))
     except BadInput as exc:
         return row + [f"no: {exc}"[:60], "-", d.command("DIR")]
     failed = [(bound, r.failures[0]) for bound, r in checked if not r.ok]
     verdict = "yes" if not failed else \
         f"no ({failed[0][0] or 'latest'}): " + failed[0][1].what[:50]
-    return row + [verdict, f"{time.monotonic() - began:.0f}", d.command("DIR")]
+    extra = " --resolve latest" if latest else ""
+    return row + [verdict, f"{time.monotonic() - began:.0f}", d.command("DIR") + extra]
 
 
 def main() -> None:

@@ -63,12 +63,40 @@ def env_requirements(package: str, bad: str, sc: scenario.Scenario,
     return tuple(reqs)
 
 
+def run_all(folder: Path, package: str, bounds: tuple[str, ...], pins: tuple[str, ...],
+            python: str, where: Where, announce=lambda bound, latest: None,
+            ) -> tuple[list[tuple[str, CheckResult]], bool]:
+    """The check at each suggested bound (--bad, then --good; the latest when none),
+    resolved as of the release's day as a bisection does. When a pin needs dependencies
+    newer than that day, every bound is checked again as of today and the second value
+    says --resolve latest is needed."""
+    results: dict[str, CheckResult] = {}
+    latest = False
+    for bound in distinct(bounds):
+        announce(bound, latest)
+        result = run(folder, package, bound, pins, python, where, latest=latest)
+        if not result.ok and not latest and _needs_latest(result):
+            again = run(folder, package, bound, pins, python, where, latest=True)
+            if again.ok:
+                latest, result = True, again
+                for earlier in results:
+                    announce(earlier, True)
+                    results[earlier] = run(folder, package, earlier, pins, python, where,
+                                           latest=True)
+        results[bound] = result
+    return list(results.items()), latest
+
+
+def _needs_latest(result: CheckResult) -> bool:
+    return any("--resolve latest" in f.fix for f in result.failures)
+
+
 def run(folder: Path, package: str, bad: str, pins: tuple[str, ...], python: str,
-        where: Where) -> CheckResult:
+        where: Where, *, latest: bool = False) -> CheckResult:
     sc = scenario.load(folder)
     interp = interpreters.find(where.python or python or sys.executable)
     reqs = env_requirements(package, bad, sc, pins)
-    exclude_newer = _resolved_as_of(package, bad, where)
+    exclude_newer = None if latest else _resolved_as_of(package, bad, where)
     spec = EnvSpec(python=str(interp.path), python_version=interp.version, requirements=reqs,
                    overrides=tuple(r for r in reqs if "==" in r),
                    index_url=where.index_url,
@@ -99,13 +127,6 @@ def run(folder: Path, package: str, bad: str, pins: tuple[str, ...], python: str
                 for req, got, ok in answers if not ok]
     return CheckResult(not failures, reqs, tuple((r, g) for r, g, _ in answers),
                        tuple(failures))
-
-
-def run_bounds(folder: Path, package: str, bounds: tuple[str, ...], pins: tuple[str, ...],
-               python: str, where: Where) -> list[tuple[str, CheckResult]]:
-    """The check on each suggested bound (--bad, then --good), or once on the latest."""
-    return [(bound, run(folder, package, bound, pins, python, where))
-            for bound in distinct(bounds)]
 
 
 def distinct(bounds: tuple[str, ...]) -> list[str]:

@@ -88,32 +88,40 @@ def from_report(report: str, output: Path, check: bool, force: bool, cache_dir: 
         click.echo(f"  ! {problem}")
     for route in draft.routes:
         click.echo(f"  request: {route.method} {route.path}")
-    exit_code = ExitCode.ANSWER
+    exit_code, extra = ExitCode.ANSWER, []
     if check:
-        exit_code = _check(draft, folder, cache_dir, python, index_url, find_links, no_index)
-    click.echo(f"run: {draft.command(str(folder))}")
+        exit_code, extra = _check(draft, folder, cache_dir, python, index_url, find_links,
+                                  no_index)
+    click.echo(f"run: {' '.join([draft.command(str(folder)), *extra])}")
     sys.exit(int(exit_code))
 
 
 def _check(draft, folder: Path, cache_dir: Path, python: str, index_url, find_links,
-           no_index: bool) -> ExitCode:
+           no_index: bool) -> tuple[ExitCode, list[str]]:
     from bisect_leak.fromreport import check
 
     s = draft.suggestion
     where = check.Where(cache_dir, index_url, find_links, no_index, python)
-    checked = []
-    for bound in check.distinct((s.bad, s.good)):
+
+    def announce(bound: str, latest: bool) -> None:
         click.echo(f"smoke check: {s.package}{'==' + bound if bound else ''} "
-                   f"{' '.join(s.pins)} on Python {python or s.python or 'the current one'} ...")
-        result = check.run(folder, s.package, bound, s.pins, s.python, where)
-        checked.append(result)
+                   f"{' '.join(s.pins)} on Python {python or s.python or 'the current one'}"
+                   + (", resolved as of today" if latest else "") + " ...")
+
+    checked, latest = check.run_all(folder, s.package, (s.bad, s.good), s.pins, s.python,
+                                    where, announce)
+    if latest:
+        click.echo("  the pins need dependencies newer than the release's day: "
+                   "--resolve latest added to the command")
+    for bound, result in checked:
         for request, got in result.answers:
-            click.echo(f"  {request}: {got}")
+            click.echo(f"  {s.package}{'==' + bound if bound else ''}: {request}: {got}")
         for failure in result.failures:
             click.echo(f"  FAILED: {failure.what}")
             if failure.detail:
                 click.echo("    " + failure.detail.strip().replace("\n", "\n    "))
             click.echo(f"  fix to try: {failure.fix}")
-    ok = all(result.ok for result in checked)
+    ok = all(result.ok for _, result in checked)
     click.echo("smoke check: " + ("passed" if ok else "failed"))
-    return ExitCode.ANSWER if ok else ExitCode.NO_ANSWER
+    extra = ["--resolve", "latest"] if latest else []
+    return (ExitCode.ANSWER if ok else ExitCode.NO_ANSWER), extra
