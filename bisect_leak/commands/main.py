@@ -109,6 +109,12 @@ def main(argv: list[str] | None = None) -> None:
 
             cache_command.main(args[1:], prog_name="bisect-leak cache", standalone_mode=False)
             return
+        if args[:1] == ["scenario"]:
+            from bisect_leak.commands.scenario import scenario_command
+
+            scenario_command.main(args[1:], prog_name="bisect-leak scenario",
+                                  standalone_mode=False)
+            return
         if args[:1] == ["map"]:
             from bisect_leak.commands.map import map_command
 

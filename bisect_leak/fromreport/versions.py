@@ -1,0 +1,109 @@
+"""Versions named in a report's text, turned into suggested bounds, pins and a Python."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+#: packages of the stack whose versions a report may name
+KNOWN = ("fastapi", "starlette", "uvicorn", "pydantic", "pydantic-core", "anyio", "h11",
+         "httptools", "uvloop", "sse-starlette", "orjson", "python-multipart", "starlite",
+         "litestar", "httpx", "websockets")
+_VERSION = r"v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)"
+_GOOD_CUES = re.compile(r"\b(no(t)? (a )?(memory )?leak|didn'?t|did not|does not|doesn'?t|"
+                        r"stable|fine|work(s|ed)|rolling back|downgrad|before)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Mention:
+    package: str
+    version: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What the report's versions suggest for the bisect-leak command."""
+
+    package: str
+    bad: str = ""
+    good: str = ""
+    python: str = ""
+    pins: tuple[str, ...] = ()
+    why: tuple[str, ...] = field(default=())
+
+    def args(self) -> list[str]:
+        out = [] if self.package == "fastapi" else ["--package", self.package]
+        out += ["--good", self.good] if self.good else []
+        out += ["--bad", self.bad] if self.bad else []
+        out += ["--python", self.python] if self.python else []
+        for pin in self.pins:
+            out += ["--with", pin]
+        return out
+
+
+def mentions(text: str) -> list[Mention]:
+    """Every ``package version`` the text names: ``fastapi==0.81.0``, ``uvicorn 0.17.6``,
+    ``FastAPI Version\\n0.74.1``, ``pydantic version: 2.5.2``, ``version = "1.50.2"``."""
+    found: list[Mention] = []
+    names = "|".join(re.escape(k).replace("\\-", "[-_ ]?") for k in KNOWN)
+    pattern = re.compile(
+        rf"\b({names})\b(?:\[[\w,]+\])?\s*(?:==|>=|<=|~=|@|:|=|\s)?\s*(?:version\s*[:=]?\s*)?"
+        rf"(?:\{{[^}}]*?version\s*=\s*\"?)?{_VERSION}\b", re.I)
+    for m in pattern.finditer(text):
+        pkg = re.sub(r"[ _]", "-", m.group(1).lower())
+        pkg = "pydantic-core" if pkg == "pydantic-core" else pkg
+        found.append(Mention(pkg, m.group(2), _sentence(text, m.start())))
+    return found
+
+
+def python_version(text: str) -> str:
+    """The Python the report names first (``Python 3.10.1``, ``python3.8``, ``py3.11``)."""
+    m = re.search(r"\b(?:python|py)\s*(?:version)?\s*[:=]?\s*v?(3\.\d{1,2})(?:\.\d+)?",
+                  text, re.I)
+    return m.group(1) if m else ""
+
+
+def _sentence(text: str, at: int) -> str:
+    start = max(text.rfind(".", 0, at), text.rfind("\n", 0, at)) + 1
+    ends = [i for i in (text.find(". ", at), text.find("\n", at)) if i != -1]
+    return text[start:min(ends) if ends else len(text)].strip()
+
+
+def suggest(text: str, package: str, requirements: list[str]) -> Suggestion:
+    """--bad: the version of the package under test the report runs (its first mention not
+    in a "no leak" sentence); --good: an older one named as fine; pins: the other packages
+    of the stack the report names with one version; --python: the report's Python."""
+    found = mentions(text)
+    why: list[str] = []
+    mine = [m for m in found if m.package == package]
+    bad = next((m.version for m in mine if not _GOOD_CUES.search(m.sentence)), "")
+    if not bad and mine:
+        bad = mine[0].version
+    good = next((m.version for m in mine if _GOOD_CUES.search(m.sentence)
+                 and _older(m.version, bad)), "")
+    if bad:
+        why.append(f"--bad {bad}: the {package} version the report runs")
+    if good:
+        why.append(f"--good {good}: named as free of the leak")
+    pins: list[str] = []
+    for other in dict.fromkeys(m.package for m in found if m.package != package):
+        versions = [m.version for m in found if m.package == other]
+        top = max(dict.fromkeys(versions), key=versions.count)  # most named, then first
+        if other in requirements or other in ("uvicorn", "uvloop", "httptools", "h11"):
+            pins.append(f"{other}=={top}")
+    if pins:
+        why.append("--with " + " ".join(pins) + ": versions the report names")
+    python = python_version(text)
+    if python:
+        why.append(f"--python {python}: the report's Python")
+    return Suggestion(package, bad, good, python, tuple(pins), tuple(why))
+
+
+def _older(a: str, b: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return not b or Version(a) < Version(b)
+    except InvalidVersion:
+        return False
