@@ -92,7 +92,9 @@ def command(list_scenarios: bool, pythons: tuple[str, ...], metric: str, resolve
     outcome = runner.execute(plan, terminal)
     terminal.summary(outcome)
     if plan.json_path:
-        report.write_json(outcome, plan.json_path)
+        from bisect_leak.reporting import schema
+
+        schema.write_json(outcome, plan.json_path)
     if plan.report_path:
         from bisect_leak.reporting import markdown as evidence
 
