@@ -39,10 +39,13 @@ class World:
     pythons: list[interpreters.Interpreter]  # the base one, then the one 1.4.0 leaks on
     scenarios: list[Path]
 
-    def args(self, cache: Path, *, pythons: int = 2, scenarios: int = 2) -> list[str]:
+    def args(self, cache: Path, *, pythons: int = 2, scenarios: int = 2,
+             confirm: int = 0) -> list[str]:
+        """The map's arguments; flips are replicated only where a test asks (suite time)."""
         return [*RANGE, "--python", ",".join(str(p.path) for p in self.pythons[:pythons]),
                 "--scenario", ",".join(str(s) for s in self.scenarios[:scenarios]),
-                "--find-links", str(self.wheelhouse), "--no-index", "--cache-dir", str(cache)]
+                "--find-links", str(self.wheelhouse), "--no-index", "--cache-dir", str(cache),
+                "--confirm", str(confirm)]
 
     def truth(self, version: str, python: str) -> str:
         return maptoy.truth(version, ".".join(python.split(".")[:2]), self.pythons[1].minor)
@@ -131,7 +134,7 @@ def test_map_reuses_the_bisections_cache_and_a_bisection_reuses_the_maps(world, 
 def test_edges_with_jobs_finds_the_flip_it_can_and_says_what_it_may_miss(world, tmp_path,
                                                                          local_map):
     out = tmp_path / "edges.json"
-    proc = world.run([*world.args(tmp_path / "cache", scenarios=1), "--jobs", "2",
+    proc = world.run([*world.args(tmp_path / "cache", scenarios=1, confirm=1), "--jobs", "2",
                       "--json", str(out)], cwd=tmp_path)
     assert proc.returncode == 0, describe_run(proc)
     assert "sampled per request served" in proc.stdout  # the --jobs note
@@ -140,6 +143,8 @@ def test_edges_with_jobs_finds_the_flip_it_can_and_says_what_it_may_miss(world, 
     measured = cells(data)
     assert {v for v, py, _ in measured if py == base} == {"1.0.0", "1.5.0"}
     assert [(f["python"], f["first_after"]) for f in data["flips"]] == [(second, "1.4.0")]
+    assert data["flips"][0]["replicated"] is True  # both cells measured again, afresh
+    assert "(replicated)" in proc.stdout
     assert any(f"{base} / toy" in n and "can be missed" in n for n in data["notes"])
     assert "a leak that comes and goes between two equal ends" in proc.stdout
     every = cells(local_map[1])

@@ -32,12 +32,14 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--with", "withs", multiple=True, metavar="PIN", help="Pin another package.")
 @click.option("--pre", is_flag=True, help="Include pre-releases between the bounds.")
 @run_options
+@click.option("--confirm", type=int, default=1, show_default=True, metavar="N",
+              help="Measure both cells of every flip N more times, afresh.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), metavar="PATH",
               help="Write every cell, its trial, and the flips as JSON.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), metavar="PATH.md",
               help="Write the Markdown table (and PATH.png/.svg with the plot extra).")
 def map_command(old: str, new: str, pythons: tuple[str, ...], scenario_names: tuple[str, ...],
-                mode: str, metric: str, resolve: str, jobs: int, dask: str | None,
+                mode: str, metric: str, resolve: str, jobs: int, dask: str | None, confirm: int,
                 **options) -> None:
     """Map leaks over releases x Pythons x scenarios, here or on a Dask cluster."""
     from bisect_leak.map import mapping
@@ -50,7 +52,8 @@ def map_command(old: str, new: str, pythons: tuple[str, ...], scenario_names: tu
                 withs=tuple(options.pop("withs")), **options)
     plan = mapping.MapPlan(base=base, old=old, new=new,
                            scenarios=_split(scenario_names) or ("hello",),
-                           mode=mapping.Mode(mode), jobs=jobs, dask=dask)
+                           mode=mapping.Mode(mode), jobs=jobs, dask=dask,
+                           confirm=confirm)
     for path in (base.json_path, base.report_path):
         if path is not None:
             try:

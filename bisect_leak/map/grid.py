@@ -47,19 +47,26 @@ class Flip:
     last_before: str
     first_after: str
     unjudged: tuple[str, ...] = ()  # measured between them, error or inconclusive
+    replicated: bool | None = None  # both cells measured again (--confirm): every run agreed
+    disagreed: str = ""  # which run of which cell did not, when one did not
 
     def text(self) -> str:
         line = (f"{self.before.value} → {self.after.value} at {self.first_after} "
                 f"on {self.row.label} (after {self.last_before})")
         if self.unjudged:
             line += f"; {', '.join(self.unjudged)} could not be judged: the change may be there"
+        if self.replicated:
+            line += " (replicated)"
+        elif self.replicated is False:
+            line += f"; did not replicate: {self.disagreed}"
         return line
 
     def as_dict(self) -> dict:
         return {"python": self.row.python, "scenario": self.row.scenario,
                 "from": self.before.value, "to": self.after.value,
                 "last_before": self.last_before, "first_after": self.first_after,
-                "unjudged_between": list(self.unjudged), "text": self.text()}
+                "unjudged_between": list(self.unjudged), "replicated": self.replicated,
+                "text": self.text()}
 
 
 def next_every(versions: Sequence[str], known: Mapping[str, Verdict]) -> list[str]:

@@ -21,7 +21,7 @@ from bisect_leak.map.grid import Cell, Flip, Row
 from bisect_leak.measure.trial import TrialResult
 from bisect_leak.planning import scenario as scenarios
 from bisect_leak.planning.plan import Plan
-from bisect_leak.run import remote, runner
+from bisect_leak.run import parallel, remote, runner
 from bisect_leak.run.executors import DaskExecutor, Executor, Job, LocalExecutor, require_dask
 from bisect_leak.run.outcome import PythonOutcome
 from bisect_leak.run.prober import Prober
@@ -45,6 +45,7 @@ class MapPlan:
     mode: Mode = Mode.EDGES
     jobs: int = 1
     dask: str | None = None
+    confirm: int = 1  # each flip's two cells measured this many more times, afresh
 
 
 @dataclass
@@ -119,6 +120,7 @@ def execute(plan: MapPlan, reporter: MapReporter, *,
         outcome.where = executor.where
         _run(plan, outcome, executor, reporter)
         _conclude(outcome)
+        _replicate_flips(plan, outcome, executor, reporter)
     except KeyboardInterrupt:
         cancelled = executor.cancel() if executor is not None else 0
         stopped = processes.interrupt()
@@ -142,6 +144,8 @@ def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
     base.validate_options()
     if plan.jobs < 1:
         raise BadInput(f"--jobs {plan.jobs}: give a whole number of at least 1")
+    if plan.confirm < 0:
+        raise BadInput(f"--confirm {plan.confirm}: give 0 (no replication) or more")
     found = [scenarios.resolve(s) for s in plan.scenarios]
     names = [sc.name for sc in found]
     for name in names:
@@ -273,6 +277,36 @@ def _check_args(plan: MapPlan, row: MapRow, version: str) -> list[str]:
 def _task_name(cell: Cell) -> str:
     clean = "".join(c if c.isalnum() or c in ".-" else "_" for c in cell.row.scenario)
     return f"bisect-leak-cell-{cell.candidate}-py{cell.row.python}-{clean}-{time.time_ns()}"
+
+
+def _replicate_flips(plan: MapPlan, outcome: MapOutcome, executor: Executor,
+                     reporter: MapReporter) -> None:
+    """Both cells of every flip measured ``confirm`` more times (together, on the executor,
+    each kept in the cache as its run, as a bisection's answer pair): a flip stands only if
+    every run agrees."""
+    rows = {r.row: r for r in outcome.rows}
+    cells = sorted({(f.row, v) for f in outcome.flips for v in (f.last_before, f.first_after)},
+                   key=lambda c: (c[0].label, c[1]))
+    if not plan.confirm or not cells:
+        return
+    for row, version in cells:  # the probers keep the runs beside the cells' first trials
+        for v in (version, _reference(rows[row])):  # held memory: the reference's too
+            if Cell(row, v) in outcome.cells:
+                rows[row].prober.py.trials.setdefault(v, outcome.cells[Cell(row, v)].trial)
+    reporter.progress(f"replicating the {len(cells)} cells of {len(outcome.flips)} flip(s)")
+    by_prober = {}
+    for row, version in cells:
+        by_prober.setdefault(row, []).append(version)
+    for row, versions in by_prober.items():
+        parallel.replicate(rows[row].prober, executor, versions, plan.confirm)
+    outcome.flips = [_judged_flip(f, rows[f.row].prober.py) for f in outcome.flips]
+
+
+def _judged_flip(flip: Flip, py: PythonOutcome) -> Flip:
+    wrong = [f"{v} was {py.trials[v].verdict.value}, run {r.run} says {r.verdict.value}"
+             for v in (flip.last_before, flip.first_after) for r in py.trials[v].runs
+             if r.verdict is not py.trials[v].verdict]
+    return replace(flip, replicated=not wrong, disagreed="; ".join(wrong))
 
 
 def _conclude(outcome: MapOutcome) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bisect_leak.bisection.rounds import Round, RoundPlanner, replication_rounds
+from bisect_leak.bisection.rounds import Round, RoundPlanner
 from bisect_leak.bisection.search import SearchResult, regression_states
 from bisect_leak.measure.trial import TrialResult
 from bisect_leak.planning.plan import Plan
@@ -125,12 +125,20 @@ def confirm_rounds(plan: Plan, prober: Prober, executor: Executor) -> list[list[
     s = prober.py.search
     if not plan.confirm or s is None or not s.found:
         return []
-    pair = (s.last_old or "", s.first_new or "")
+    return replicate(prober, executor, [s.last_old or "", s.first_new or ""], plan.confirm)
+
+
+def replicate(prober: Prober, executor: Executor, labels: list[str],
+              times: int) -> list[list[str]]:
+    """Runs 2 .. ``times + 1`` of each label (already measured once), ``executor.slots`` at a
+    time: read from the cache as their run, or measured afresh and kept as it."""
     done = []
-    for batch in replication_rounds(pair, plan.confirm, executor.slots):
+    slots = max(1, executor.slots)
+    jobs = [(label, run) for run in range(2, times + 2) for label in labels]
+    for batch in (jobs[i:i + slots] for i in range(0, len(jobs), slots)):
         runs: dict[tuple[str, int], TrialResult] = {}
         for label, run in batch:
-            cached = None if plan.no_cache else prober.cached_run(label, run)
+            cached = None if prober.plan.no_cache else prober.cached_run(label, run)
             if cached is not None:
                 runs[label, run] = cached
             else:
