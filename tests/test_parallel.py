@@ -64,12 +64,13 @@ def test_jobs_2_answers_as_the_sequential_search_in_rounds_and_rereads_it_all(cl
 def test_dask_workers_answer_as_the_sequential_search(cli, tmp_path):
     cache = tmp_path / "cache"
     with cluster(cli.env, cli.mark, tmp_path) as c:
-        data, stdout = run(cli, tmp_path, cache, "--dask", c.address, name="dask")
+        data, stdout = run(cli, tmp_path, cache, "--dask", c.address, "--confirm", "0",
+                           name="dask")  # replication rounds: the --jobs test
     assert answer(data) == (toy.TOY_LAST_GOOD, toy.TOY_FIRST_BAD)
     assert_rounds(data, 2)
     assert "measured on wa" in stdout or "measured on wb" in stdout
     # what the workers measured was written back here: a re-run without the cluster reads it
-    again, _ = run(cli, tmp_path, cache, name="again")
+    again, _ = run(cli, tmp_path, cache, "--confirm", "0", name="again")
     assert answer(again) == answer(data)
     good_bad = [t for t in again["trials"] if t["version"] in answer(data)]
     assert good_bad and all(t["from_cache"] for t in good_bad)
