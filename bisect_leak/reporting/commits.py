@@ -83,7 +83,7 @@ def reproduce(outcome: Outcome, level: PythonOutcome, py: PythonOutcome | None =
             sha = level.candidates[label].commit.sha
             trials[sha if sha != WORKTREE else WORKTREE] = level.trials[label]
     shadow = PythonOutcome(interpreter=level.interpreter, trials=trials)
-    return outcome.reproduce(shadow) + f" --repo {shlex.quote(_repo(level))}"
+    return outcome.reproduce(shadow)  # the plan's flags carry --repo
 
 
 def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
