@@ -169,7 +169,7 @@ def _new_pass(base: Prober, repo: Repo, refs: list[Ref], history: list[Commit] =
     as_of = max(dates) if dates else None
     if base.plan.as_of:  # a --check run of a round: the pass's own date
         as_of = datetime.fromisoformat(base.plan.as_of).astimezone(timezone.utc)
-    return base.at(py, repo, as_of=as_of)
+    return base.at(py, repo, snapshot=as_of)
 
 
 def _candidate(repo: Repo, ref: Ref) -> Candidate:

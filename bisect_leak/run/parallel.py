@@ -103,7 +103,7 @@ def _job(prober: Prober, label: str, run: int = 1) -> Job:
     if prober.needs_reference(label):
         labels.insert(0, prober.reference)  # held memory: the first --check is the reference
     built = prober.py.candidates[label].built
-    as_of = prober.as_of.isoformat() if built and prober.as_of else None
+    as_of = prober.snapshot.isoformat() if built and prober.snapshot else None
     args = plan.check_args([_commitish(prober, v) for v in labels], absolute=True, as_of=as_of)
     if run > 1 and "--no-cache" not in args:
         args.append("--no-cache")  # afresh; kept here under the run's own key

@@ -33,7 +33,7 @@ class Prober:
 
     def __init__(self, plan: Plan, scenario: scenarios.Scenario, settings: Settings,
                  store: Store, reporter: Reporter, py: PythonOutcome,
-                 repo: Repo | None = None, as_of: datetime | None = None):
+                 repo: Repo | None = None, snapshot: datetime | None = None):
         self.plan: Plan = plan
         self.scenario: scenarios.Scenario = scenario
         self.settings: Settings = settings
@@ -41,20 +41,20 @@ class Prober:
         self.reporter: Reporter = reporter
         self.py: PythonOutcome = py
         self.repo: Repo | None = repo
-        self.as_of: datetime | None = as_of  # one resolution date for every candidate
+        self.snapshot: datetime | None = snapshot  # one resolution date for every candidate
         self.wheels: dict[str, Path] = {}
 
     def at(self, py: PythonOutcome, repo: Repo | None = None,
-           as_of: datetime | None = None) -> Prober:
+           snapshot: datetime | None = None) -> Prober:
         """A prober of the same run over another pass's candidates."""
         return Prober(self.plan, self.scenario, self.settings, self.store, self.reporter, py,
-                      repo, as_of)
+                      repo, snapshot)
 
     def installed(self, label: str) -> tuple[str, datetime | None]:
         """What gets installed for a candidate (a requirement) and the date it resolves at."""
         plan, c = self.plan, self.py.candidates[label]
         uri = self.wheels[label].as_uri() if c.built else None
-        return c.requirement(f"{plan.name}{plan.extras}", uri), self.as_of or c.utc_date()
+        return c.requirement(f"{plan.name}{plan.extras}", uri), self.snapshot or c.utc_date()
 
     def spec(self, version: str) -> EnvSpec:
         plan, name = self.plan, canonicalize_name(self.plan.name)
@@ -159,7 +159,7 @@ class Prober:
     def wheel_spec(self, label: str) -> wheels.WheelSpec:
         c, plan = self.py.candidates[label], self.plan
         assert c.tree is not None
-        day = self.as_of or c.utc_date()
+        day = self.snapshot or c.utc_date()
         exclude = None
         if plan.resolve is Resolve.RELEASE_DATE and day is not None:
             exclude = (day + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
