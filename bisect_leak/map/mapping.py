@@ -291,8 +291,8 @@ def _replicate_flips(plan: MapPlan, outcome: MapOutcome, executor: Executor,
         return
     for row, version in cells:  # the probers keep the runs beside the cells' first trials
         for v in (version, _reference(rows[row])):  # held memory: the reference's too
-            if Cell(row, v) in outcome.cells:
-                rows[row].prober.py.trials.setdefault(v, outcome.cells[Cell(row, v)].trial)
+            if Cell(v, row) in outcome.cells:
+                rows[row].prober.py.trials.setdefault(v, outcome.cells[Cell(v, row)].trial)
     reporter.progress(f"replicating the {len(cells)} cells of {len(outcome.flips)} flip(s)")
     by_prober = {}
     for row, version in cells:
