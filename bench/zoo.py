@@ -14,10 +14,15 @@ import argparse
 import collections
 import math
 import statistics
+import sys
+from pathlib import Path
 
-from _common import Banner, table
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bisect_leak import classify, shapes
+import memmodel as shapes  # noqa: E402
+from _common import Banner, table  # noqa: E402
+
+from bisect_leak import classify  # noqa: E402
 from bisect_leak.theilsen import theil_sen
 from bisect_leak.verdict import Verdict
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-CONFIDENCE = 0.99  # verdicts are looked at after every round: ask for more than 95%
+CONFIDENCE = 0.99  # the rank range's nominal level (not a calibrated coverage: see classify)
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,25 @@ class Slope:
 def z_for(confidence: float) -> float:
     """The two-sided normal quantile for ``confidence`` (0.99 -> 2.576)."""
     return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def ranks(n: int, confidence: float = CONFIDENCE) -> tuple[int, int]:
+    """The 0-based ranks, among the n(n-1)/2 sorted pairwise slopes (no ties), of Sen's
+    interval at ``confidence``."""
+    count = n * (n - 1) // 2
+    sigma = math.sqrt(n * (n - 1) * (2 * n + 5) / 18)
+    z = z_for(confidence)
+    return (max(round((count - z * sigma) / 2) - 1, 0),
+            min(round((count + z * sigma) / 2), count - 1))
+
+
+def min_points(confidence: float = CONFIDENCE) -> int:
+    """The fewest points whose interval excludes the lowest and highest pairwise slopes: with
+    fewer, the "interval" is the whole range of slopes (7 at 99%)."""
+    n = 3
+    while ranks(n, confidence)[0] < 1 or ranks(n, confidence)[1] > n * (n - 1) // 2 - 2:
+        n += 1
+    return n
 
 
 def _tie_term(values: Sequence[float]) -> int:

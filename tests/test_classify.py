@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import random
 
+import memmodel as shapes
 import pytest
+from memmodel import Fill, Linear, Sawtooth, Shape, Staircase, Step
 
-from bisect_leak import shapes
 from bisect_leak.classify import (
     MIN_SAMPLES,
     Guards,
@@ -17,7 +18,6 @@ from bisect_leak.classify import (
     classify_reference,
     floor,
 )
-from bisect_leak.shapes import Fill, Linear, Sawtooth, Shape, Staircase, Step
 from bisect_leak.verdict import Sample, Signal, Verdict
 
 THRESHOLD = 25.0  # KiB per 1,000 requests

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from memmodel import Fill, Linear, Sawtooth, Shape, Staircase, Step, Synthetic
 
 from bisect_leak import trial
 from bisect_leak.load import Round
 from bisect_leak.scenario import Load
-from bisect_leak.shapes import Fill, Linear, Sawtooth, Shape, Staircase, Step, Synthetic
 from bisect_leak.trial import Settings, TrialResult
 from bisect_leak.verdict import Verdict
 
