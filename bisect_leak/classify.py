@@ -2,9 +2,9 @@
 
 The rule reads the *floor* of a series: memory that piles up and is not given back.
 
-**Confirmed floor.** A sample's *level* is the highest of it and the next ``CONFIRM - 1``
-samples: a low value counts only once later samples confirm it (a buffer freed for one or two
-samples, a heavy-tailed low reading, is not memory given back). The floor at a sample is the
+**Confirmed floor.** A sample's *level* is the median of it and ``CONFIRM - 1`` samples
+either side: a low value counts only once the samples around it confirm it (a buffer freed for
+one or two samples, a heavy-tailed low reading, is not memory given back; nor is a spike kept). The floor at a sample is the
 lowest level from there to the end: garbage that comes and goes and caches that are cleared
 later fall out of it, what is kept stays. The last ``CONFIRM - 1`` samples are not confirmed
 yet and have no floor.
@@ -138,8 +138,15 @@ def classify_fds(samples: Sequence[Sample], *, warmup: int, guards: Guards,
 
 
 def levels(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
-    """Each sample's confirmed level: the highest of it and the next ``confirm - 1``."""
-    return [max(values[i:i + confirm]) for i in range(len(values) - confirm + 1)]
+    """Each sample's confirmed level: the median of it and ``confirm - 1`` samples either side
+    (fewer at the start), so a value counts only once a majority around it agrees: a dip or a
+    spike of up to ``confirm - 1`` samples moves no level. The last ``confirm - 1`` samples
+    have no level yet."""
+    out = []
+    for i in range(len(values) - confirm + 1):
+        h = min(confirm - 1, i)
+        out.append(sorted(values[i - h:i + h + 1])[h])
+    return out
 
 
 def floor(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:

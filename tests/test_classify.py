@@ -17,6 +17,7 @@ from bisect_leak.classify import (
     classify_held,
     classify_reference,
     floor,
+    infeasible,
 )
 from bisect_leak.verdict import Sample, Signal, Verdict
 
@@ -143,7 +144,8 @@ def test_undecided_at_the_last_round_is_inconclusive_without_asking_for_more():
     result = growth(samples, final=True)
     assert result.verdict is Verdict.INCONCLUSIVE
     assert result.more_would_help is False
-    assert result.reason.startswith("undecided at 140,000 requests")
+    assert result.reason.startswith("undecided at 120,000 requests after warm-up")
+    assert "more requests might decide it: load.max_requests = " in result.reason
 
 
 @pytest.mark.parametrize("final", [False, True])
@@ -179,15 +181,22 @@ def test_non_positive_threshold_raises(threshold):
 
 
 def test_floor_drops_spikes_and_cleared_caches_and_keeps_what_stays():
-    assert floor([0, 0, 9, 0, 0]) == [0, 0, 0, 0, 0]  # a one-sample spike
-    assert floor([0, 5, 10, 0, 1, 5, 10]) == [0, 1, 1, 1, 1, 5, 10]  # a cache cleared
-    assert floor([0, 1, 2, 3, 4]) == [0, 1, 2, 3, 4]  # kept
-    assert floor([5, 5, -50, 5, 5]) == [5, 5, 5, 5, 5]  # a one-sample dip is a glitch
+    # The last two samples are not confirmed yet: the floor is two shorter.
+    assert floor([0, 0, 9, 0, 0]) == [0, 0, 0]  # a one-sample spike
+    assert floor([0, 5, 10, 0, 0, 0, 0, 1, 2]) == [0] * 7  # a cache cleared, and it stays
+    assert floor([0, 1, 2, 3, 4]) == [0, 1, 2]  # kept
+    assert floor([5, 5, -50, 5, 5]) == [5, 5, 5]  # a one-sample dip is a glitch
+    assert floor([5, 5, -50, -50, 5, 5, 5]) == [5] * 5  # so is a two-sample dip
+    assert floor([5, 5, -50, -50, -50, 5, 5, 5, 5]) == [-50] * 5 + [5, 5]  # confirmed
 
 
 def test_guards_scale_with_the_first_look_and_say_what_they_need():
     assert Guards(hold=30_000, flat=50_000, fill=80_000, span=20_000) == GUARDS
-    assert GUARDS.needed(EVERY) == 52_000
+    assert GUARDS.needed(EVERY) == 52_000  # flat + two samples to confirm
+    assert Guards.for_first_look(2_000).needed(200) == 3_733  # the short fds scenario decides
+    assert infeasible(GUARDS, EVERY, 120_000) is None
+    why = infeasible(GUARDS, 5_000, 60_000)  # a sample every 5,000: never enough for leaking
+    assert why is not None and "70,000" in why and "load.max_requests" in why
 
 
 # --- descriptors ---------------------------------------------------------------------------
