@@ -4,10 +4,10 @@ The rule reads the *floor* of a series: memory that piles up and is not given ba
 
 **Confirmed floor.** A sample's *level* is the median of it and ``CONFIRM - 1`` samples
 either side: a low value counts only once the samples around it confirm it (a buffer freed for
-one or two samples, a heavy-tailed low reading, is not memory given back; nor is a spike kept). The floor at a sample is the
-lowest level from there to the end: garbage that comes and goes and caches that are cleared
-later fall out of it, what is kept stays. The last ``CONFIRM - 1`` samples are not confirmed
-yet and have no floor.
+one or two samples, a heavy-tailed low reading, is not memory given back; nor is a spike
+kept). The floor at a sample is the lowest level from there to the end: garbage that comes
+and goes and caches that are cleared later fall out of it, what is kept stays. The last
+``CONFIRM - 1`` samples are not confirmed yet and have no floor.
 
 - **leaking** needs four things, each a shape the others cannot rule out:
   1. *held*: over the samples followed by at least ``hold`` more requests, the floor's late
@@ -21,10 +21,18 @@ yet and have no floor.
   4. *larger than anything given back*: the rise exceeds the most memory the process has
      been seen to give back anywhere in the run (the level above the floor, after a median
      of three), so wandering that goes down as often as up cannot pass for a leak.
-- **stable**: the floor's rise, end to end and at the high end of the rank range, is below
-  the threshold over the last ``flat`` requests (a leak that steps up at least that often
-  shows a step in them) *and* over the last ``hold`` alone (a leak that began late cannot
-  hide in a longer, flatter stretch), and the samples not yet confirmed are not far above it.
+- **stable** reads the *near floor*: the lowest level over the next ``hold`` requests only
+  (memory not given back within ``hold``; a late release or trough lowers only the ``hold``
+  before it, not all history). Over the last ``flat`` requests (a leak that steps up at
+  least that often shows a step in them):
+  1. its rise, end to end and at the high end of the rank range (widened for serial
+     correlation), is below the threshold;
+  2. no stretch of ``hold`` requests or more in it rose faster than the threshold (a leak
+     that began late, or gave memory back once, cannot hide in a longer, flatter stretch);
+  3. it never fell by as much as a leak at the threshold piles up in ``hold`` (a leak of
+     rate r under wandering of amplitude A hides for A / r requests: a floor that swings
+     that much is no evidence of flatness);
+  4. the samples not yet confirmed are not far above the floor.
 - **inconclusive** otherwise: more requests may decide it; at the end the reason says what
   was missing and how many more requests, under which scenario key, might decide it.
 
@@ -253,7 +261,7 @@ def _leak_test(s: Series) -> Assessment:
         more = round((BACK * s.back - rise) / s.rise(first, end) * 1000) + g.hold
         return _undecided(named, (
             f"the floor of {named.what} rose {rise:,.0f} since {_k(s.xs[first])}, no more "
-            f"than the {s.back:,.0f} it has given back: could be wandering"), more)
+            f"than {BACK:g}x the {s.back:,.0f} it has given back: could be wandering"), more)
     late = theil_sen(s.xs[first:held], s.low[first:held],
                      serial_confidence(s.xs[first:held], s.values[first:held]))
     tail = theil_sen(s.xs[last:end + 1], s.low[last:]) if end - last >= 2 else late
@@ -290,35 +298,67 @@ def serial_confidence(xs: Sequence[float], values: Sequence[float]) -> float:
 
 
 def _flat_test(s: Series) -> Assessment:
-    """STABLE when the floor is flat over the last ``flat`` requests and the last ``hold``."""
+    """STABLE when the near floor is flat over the last ``flat`` requests, with no rise of
+    ``hold`` requests or more anywhere in them (see the module docstring)."""
     g, thr, named, end = s.guards, s.threshold, s.named, s.m - 1
     starts = [i for i in range(end) if s.xs[end] - s.xs[i] >= g.flat / 1000]
     if not starts:
         return _undecided(named, f"not yet flat for {g.flat:,} requests",
                           _short(s, g.needed_stable(_every(s))))
-    recent = max(i for i in range(end) if s.xs[end] - s.xs[i] >= min(g.hold, g.flat) / 1000)
-    slopes = []
-    for i in (recent, starts[-1]):
-        stretch = f"{_k(s.xs[i])}–{_k(s.xs[end])} requests"
-        if s.rise(i, end) >= thr:
-            return _undecided(named, f"not flat: the floor of {named.what} rose "
-                                     f"{s.rise(i, end):+.1f} {named.unit} over {stretch}", g.flat)
-        slope = theil_sen(s.xs[i:end + 1], s.low[i:end + 1])
-        top = max(slope.high, s.rise(i, end))
-        if top >= thr:
-            return _undecided(named, f"not flat: the floor of {named.what} {slope.value:+.1f} "
-                                     f"{named.unit} (up to {top:+.1f}) over {stretch}", g.flat)
-        slopes.append(Slope(slope.value, slope.low, top))
+    i = starts[-1]
+    near = near_floor(s.values, round(g.hold / 1000 / (s.xs[1] - s.xs[0])))[i:]
+    xs = s.xs[i:end + 1]
+    stretch = f"{_k(xs[0])}–{_k(xs[-1])} requests"
+    swing = max(_drops(near), 0.0)
+    if swing >= thr * g.hold / 1000:
+        return _undecided(named, f"not flat: the near floor of {named.what} swings "
+                                 f"{swing:,.0f} over {stretch}, as much as a leak at the "
+                                 f"threshold piles up in {g.hold:,} requests", g.flat)
+    rise, a, b = _steepest(xs, near, min(g.hold, g.flat) / 1000)
+    if rise >= thr:
+        return _undecided(named, f"not flat: the near floor of {named.what} rose {rise:+.1f} "
+                                 f"{named.unit} over {_k(xs[a])}–{_k(xs[b])} requests", g.flat)
+    slope = theil_sen(xs, near, serial_confidence(xs, s.values[i:end + 1]))
+    top = max(slope.high, (near[-1] - near[0]) / (xs[-1] - xs[0]))
+    if top >= thr:
+        return _undecided(named, f"not flat: the near floor of {named.what} "
+                                 f"{slope.value:+.1f} {named.unit} (up to {top:+.1f}) over "
+                                 f"{stretch}", g.flat)
     unconfirmed = min(s.values[s.m:] or [s.low[end]]) - s.low[end]
     if unconfirmed >= thr * g.hold / 1000:
         return _undecided(named, f"the last samples are {unconfirmed:+,.0f} above the floor, "
                                  "not yet confirmed", 2 * _every(s))
-    recent_slope, whole = slopes
-    return _assessed(Verdict.STABLE, named, whole, recent_slope.value, (
-        f"flat below {thr:g}: the floor of {named.what} {whole.value:+.1f} {named.unit} (range "
-        f"{whole.low:+.1f}..{whole.high:+.1f}, end-to-end rise included) over "
-        f"{_k(s.xs[starts[-1]])}–{_k(s.xs[end])} requests, {recent_slope.value:+.1f} (up to "
-        f"{recent_slope.high:+.1f}) over the last {_k(s.xs[end] - s.xs[recent])}"))
+    return _assessed(Verdict.STABLE, named, Slope(slope.value, slope.low, top), rise, (
+        f"flat below {thr:g}: the near floor of {named.what} {slope.value:+.1f} {named.unit} "
+        f"(range {slope.low:+.1f}..{top:+.1f}, end-to-end rise included) over {stretch}, and "
+        f"no stretch of {min(g.hold, g.flat):,} requests in it rose more than {rise:+.1f}"))
+
+
+def near_floor(values: Sequence[float], horizon: int, confirm: int = CONFIRM) -> list[float]:
+    """The lowest confirmed level from each sample over the next ``horizon`` samples: memory
+    not given back within ``hold``. A late low value lowers only the ``hold`` before it."""
+    lv = levels(values, confirm)
+    return [min(lv[i:i + max(horizon, 1) + 1]) for i in range(len(lv))]
+
+
+def _drops(ys: Sequence[float]) -> float:
+    """The largest fall from an earlier value to a later one."""
+    top, worst = -math.inf, -math.inf
+    for y in ys:
+        top = max(top, y)
+        worst = max(worst, top - y)
+    return worst
+
+
+def _steepest(xs: Sequence[float], ys: Sequence[float], least: float) -> tuple[float, int, int]:
+    """The steepest end-to-end rise over any stretch at least ``least`` long."""
+    best = (-math.inf, 0, len(xs) - 1)
+    for a in range(len(xs)):
+        for b in range(len(xs) - 1, a, -1):
+            if xs[b] - xs[a] < least:
+                break
+            best = max(best, ((ys[b] - ys[a]) / (xs[b] - xs[a]), a, b))
+    return best
 
 
 def _short(s: Series, needed: int) -> int:

@@ -326,8 +326,11 @@ class Model:
             growing += rate if kind == "growing" else 0.0
             ambiguous |= kind == "ambiguous"
             stepping |= kind == "stepping"
-        if growing >= 1.5 * w.threshold:
+        given = sum(-p.size for p in self.parts if isinstance(p, Jump) and p.size < 0
+                    and end_k - w.flat_k < p.at <= end_k)
+        if growing - given / w.flat_k >= 1.5 * w.threshold:  # net growth through the end
             return Truth.LEAKING
+        ambiguous |= growing >= 1.5 * w.threshold
         if stepping:
             return Truth.STEPPING
         if ambiguous or growing >= 0.5 * w.threshold:
