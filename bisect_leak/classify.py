@@ -32,7 +32,7 @@ and goes and caches that are cleared later fall out of it, what is kept stays. T
   3. it never fell by as much as a leak at the threshold piles up in ``hold`` (a leak of
      rate r under wandering of amplitude A hides for A / r requests: a floor that swings
      that much is no evidence of flatness);
-  4. the samples not yet confirmed are not far above the floor.
+  4. the samples not yet confirmed are not all above every level in the stretch.
 - **inconclusive** otherwise: more requests may decide it; at the end the reason says what
   was missing and how many more requests, under which scenario key, might decide it.
 
@@ -324,10 +324,10 @@ def _flat_test(s: Series) -> Assessment:
         return _undecided(named, f"not flat: the near floor of {named.what} "
                                  f"{slope.value:+.1f} {named.unit} (up to {top:+.1f}) over "
                                  f"{stretch}", g.flat)
-    unconfirmed = min(s.values[s.m:] or [s.low[end]]) - s.low[end]
-    if unconfirmed >= thr * g.hold / 1000:
-        return _undecided(named, f"the last samples are {unconfirmed:+,.0f} above the floor, "
-                                 "not yet confirmed", 2 * _every(s))
+    peak = max(levels(s.values)[i:])
+    if min(s.values[s.m:] or [peak]) > peak:
+        return _undecided(named, f"the last {len(s.values) - s.m} samples are above every "
+                                 f"level in {stretch}: not yet confirmed", 2 * _every(s))
     return _assessed(Verdict.STABLE, named, Slope(slope.value, slope.low, top), rise, (
         f"flat below {thr:g}: the near floor of {named.what} {slope.value:+.1f} {named.unit} "
         f"(range {slope.low:+.1f}..{top:+.1f}, end-to-end rise included) over {stretch}, and "
