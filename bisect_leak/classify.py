@@ -47,7 +47,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 from bisect_leak.theilsen import CONFIDENCE, Slope, min_points, theil_sen, z_for
 from bisect_leak.verdict import Assessment, Sample, Signal, Verdict
@@ -263,7 +262,7 @@ def _leak_test(s: Series) -> Assessment:
             f"the floor of {named.what} rose {rise:,.0f} since {_k(s.xs[first])}, no more "
             f"than {BACK:g}x the {s.back:,.0f} it has given back: could be wandering"), more)
     late = theil_sen(s.xs[first:held], s.low[first:held],
-                     serial_confidence(s.xs[first:held], s.values[first:held]))
+                     z=serial_z(s.xs[first:held], s.values[first:held]))
     tail = theil_sen(s.xs[last:end + 1], s.low[last:]) if end - last >= 2 else late
     early = theil_sen(s.xs[:first + 1], s.low[:first + 1])
     distance = (s.xs[last] - s.xs[0]) / 2
@@ -283,18 +282,17 @@ def _leak_test(s: Series) -> Assessment:
         f"{s.back:,.0f} it ever gave back"))
 
 
-def serial_confidence(xs: Sequence[float], values: Sequence[float]) -> float:
-    """``CONFIDENCE`` for a stretch of raw values whose residuals from their own Theil-Sen
-    line are serially correlated (wandering, steps): the rank range is widened as if there
-    were n (1 - rho) / (1 + rho) independent samples (lag-1 autocorrelation rho)."""
+def serial_z(xs: Sequence[float], values: Sequence[float]) -> float:
+    """The normal quantile for Sen's range over a stretch of raw values whose residuals from
+    their own Theil-Sen line are serially correlated (wandering, steps, caches): widened as if
+    there were n (1 - rho) / (1 + rho) independent samples (lag-1 autocorrelation rho)."""
     line = theil_sen(xs, values, CONFIDENCE)
     mid = sorted(v - line.value * x for x, v in zip(xs, values))[len(xs) // 2]
     res = [v - line.value * x - mid for x, v in zip(xs, values)]
     total = sum(r * r for r in res)
     rho = sum(a * b for a, b in zip(res, res[1:])) / total if total else 0.0
     rho = min(max(rho, 0.0), 0.95)
-    z = z_for(CONFIDENCE) * math.sqrt((1 + rho) / (1 - rho))
-    return min(2 * NormalDist().cdf(z) - 1, 1 - 1e-12)
+    return z_for(CONFIDENCE) * math.sqrt((1 + rho) / (1 - rho))
 
 
 def _flat_test(s: Series) -> Assessment:
@@ -318,7 +316,7 @@ def _flat_test(s: Series) -> Assessment:
     if rise >= thr:
         return _undecided(named, f"not flat: the near floor of {named.what} rose {rise:+.1f} "
                                  f"{named.unit} over {_k(xs[a])}–{_k(xs[b])} requests", g.flat)
-    slope = theil_sen(xs, near, serial_confidence(xs, s.values[i:end + 1]))
+    slope = theil_sen(xs, near, z=serial_z(xs, s.values[i:end + 1]))
     top = max(slope.high, (near[-1] - near[0]) / (xs[-1] - xs[0]))
     if top >= thr:
         return _undecided(named, f"not flat: the near floor of {named.what} "

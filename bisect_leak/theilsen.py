@@ -53,8 +53,9 @@ def _tie_term(values: Sequence[float]) -> int:
 
 
 def theil_sen(xs: Sequence[float], ys: Sequence[float],
-              confidence: float = CONFIDENCE) -> Slope:
-    """Median of the pairwise slopes, with Sen's interval at ``confidence``."""
+              confidence: float = CONFIDENCE, z: float | None = None) -> Slope:
+    """Median of the pairwise slopes, with Sen's interval at ``confidence`` (or at the
+    normal quantile ``z``, for ranges widened beyond what a confidence can express)."""
     n = len(xs)
     if n < 2 or n != len(ys):
         raise ValueError("theil_sen needs two or more (x, y) points")
@@ -71,7 +72,7 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float],
     median = slopes[mid] if count % 2 else (slopes[mid - 1] + slopes[mid]) / 2
     variance = (n * (n - 1) * (2 * n + 5) - _tie_term(xs) - _tie_term(ys)) / 18
     sigma = math.sqrt(max(variance, 0.0))
-    z = z_for(confidence)
+    z = z_for(confidence) if z is None else z
     upper = min(round((count + z * sigma) / 2), count - 1)
     lower = max(round((count - z * sigma) / 2) - 1, 0)
     return Slope(median, slopes[lower], slopes[upper])
