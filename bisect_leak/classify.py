@@ -326,7 +326,9 @@ def _flat_test(s: Series) -> Assessment:
     if min(s.values[s.m:] or [peak]) > peak:
         return _undecided(named, f"the last {len(s.values) - s.m} samples are above every "
                                  f"level in {stretch}: not yet confirmed", 2 * _every(s))
-    return _assessed(Verdict.STABLE, named, Slope(slope.value, slope.low, top), rise, (
+    j = max(k for k in range(len(xs)) if xs[-1] - xs[k] >= min(g.hold, g.flat) / 1000)
+    late = (near[-1] - near[j]) / (xs[-1] - xs[j])
+    return _assessed(Verdict.STABLE, named, Slope(slope.value, slope.low, top), late, (
         f"flat below {thr:g}: the near floor of {named.what} {slope.value:+.1f} {named.unit} "
         f"(range {slope.low:+.1f}..{top:+.1f}, end-to-end rise included) over {stretch}, and "
         f"no stretch of {min(g.hold, g.flat):,} requests in it rose more than {rise:+.1f}"))
