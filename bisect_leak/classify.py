@@ -17,7 +17,9 @@ and goes and caches that are cleared later fall out of it, what is kept stays. T
   2. *still rising*: the floor rose faster than the threshold from there to the end as well
      (a fill, pool or cache that stopped growing has a flat tail, however steep it was);
   3. *not slowing like a fill*: the late rise keeps more than a fill of time constant
-     ``fill`` would have kept of the early one;
+     ``fill`` would have kept of the early one, and the tail's rise more than it would have
+     kept of the late one (a cache still growing at the end cannot pass for the rise a
+     finished fill left in the held region);
   4. *larger than anything given back*: the rise exceeds the most memory the process has
      been seen to give back anywhere in the run (the level above the floor, after a median
      of three), so wandering that goes down as often as up cannot pass for a leak.
@@ -272,6 +274,10 @@ def _leak_test(s: Series) -> Assessment:
     if late.low <= thr or tail.value <= thr:
         return _undecided(named, f"no clear rise above {thr:g}: {figure}, then "
                                  f"{tail.value:+.1f}", g.hold)
+    tail_slowest = math.exp(-(s.xs[end] - s.xs[first]) / 2 / (g.fill / 1000))
+    if tail.value <= tail_slowest * late.value:
+        return _undecided(named, f"{figure}, but slower since ({tail.value:+.1f}): could be a "
+                                 f"bounded fill", g.fill)
     if late.low <= slowest * early.value:
         return _undecided(named, f"{figure}, but slower than before ({early.value:+.1f}): "
                                  f"could be a bounded fill", g.fill)
