@@ -23,7 +23,7 @@ from scipy.stats import beta  # noqa: E402
 
 
 def upper95(wrong: int, total: int) -> float:
-    """Clopper–Pearson one-sided... two-sided 95% upper bound on a rate."""
+    """The upper end of the two-sided 95% Clopper–Pearson interval on a rate."""
     return 1.0 if total == 0 else (1.0 if wrong == total else beta.ppf(0.975, wrong + 1,
                                                                       total - wrong))
 
@@ -48,7 +48,8 @@ def main() -> None:
     out = [_row(fam, rows[fam]) for fam in sorted(rows)]
     out.append(_row("all", [r for fam in rows.values() for r in fam]))
     print(table(["family", "series", "leaking / stable / inconclusive", "false leak (95% up)",
-                 "false stable (95% up)", "inconclusive of decidable", "median requests"], out))
+                 "false stable (95% up)", "inconclusive of decidable",
+                 "median requests (decided)"], out))
     hello = [r for fam in rows.values() for r in fam if r[3] == "hello"]
     for truth, verdict in ((memmodel.Truth.BOUNDED, "stable"),
                            (memmodel.Truth.LEAKING, "leaking")):
