@@ -295,8 +295,8 @@ def test_the_reference_is_measured_against_itself():
 # --- the generative model (tests/memmodel.py) through the real trial loop -----------------
 
 GENERATED = range(2_000)  # a fixed seed set: every family, every window
-# Known wrong verdicts in that set, each a zero-drift wander of 0.75-1.9 MiB with a time
-# constant of about 4k requests (README, "What the rule cannot decide"): any other is a bug.
+# Known wrong verdicts in that set, each under zero-drift wandering of 0.75-1.9 MiB with a
+# time constant of 4k-10k requests (README, "What the rule cannot decide"): any other is a bug.
 KNOWN_WRONG = {319, 814, 1533}
 
 
