@@ -14,11 +14,15 @@ import argparse
 import collections
 import math
 import statistics
+import sys
+from pathlib import Path
 
-from _common import Banner, table
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bisect_leak import shapes
-from bisect_leak.judge import classify
+import memmodel as shapes  # noqa: E402
+from _common import Banner, table  # noqa: E402
+
+from bisect_leak import classify  # noqa: E402
 from bisect_leak.judge.theilsen import theil_sen
 from bisect_leak.judge.verdict import Verdict
 

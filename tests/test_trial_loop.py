@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from memmodel import Fill, Linear, Sawtooth, Shape, Staircase, Step, Synthetic
 
 from bisect_leak.judge.verdict import Verdict
 from bisect_leak.measure import trial
 from bisect_leak.measure.load import Round
 from bisect_leak.measure.trial import Settings, TrialResult
 from bisect_leak.planning.scenario import Load
-from bisect_leak.shapes import Fill, Linear, Sawtooth, Shape, Staircase, Step, Synthetic
 
 THRESHOLD = 25.0
 LOAD = Load()  # the hello defaults: 20k warm-up, first look at 30k, at most 120k, every 1k

@@ -1,18 +1,47 @@
 """Samples in, verdict out. Pure: no I/O, no clock.
 
-The rule reads the *floor* of a series: memory that piles up and never goes down. After a
-median-of-3 (one-sample glitches), the floor at each sample is the lowest value from there to
-the end: garbage spikes and caches that are cleared later fall out of it, what is kept stays.
+The rule reads the *floor* of a series: memory that piles up and is not given back.
 
-- **leaking**: the floor rose above the threshold over the late half of the *held* region
-  (rises followed by at least ``hold`` more requests, so a cache cleared that often has given
-  them back), and did not slow down against the early half by as much as the slowest bounded
-  fill guarded against (time constant ``fill``) would have.
-- **stable**: the floor stayed flat for at least ``flat`` requests up to the end, so a leak
-  that steps up at least that often would have shown a step; both the robust slope's upper
-  bound and the end-to-end rise over that stretch are below the threshold.
-- **inconclusive** otherwise: more requests may decide it, or, at the end, the reason says
-  what was missing.
+**Confirmed floor.** A sample's *level* is the median of it and ``CONFIRM - 1`` samples
+either side: a low value counts only once the samples around it confirm it (a buffer freed for
+one or two samples, a heavy-tailed low reading, is not memory given back; nor is a spike
+kept). The floor at a sample is the lowest level from there to the end: garbage that comes
+and goes and caches that are cleared later fall out of it, what is kept stays. The last
+``CONFIRM - 1`` samples are not confirmed yet and have no floor.
+
+- **leaking** needs four things, each a shape the others cannot rule out:
+  1. *held*: over the samples followed by at least ``hold`` more requests, the floor's late
+     stretch (its later half, at least ``MIN_LATE`` samples) rose faster than the threshold,
+     end to end and at the low end of Sen's rank range (a cache cleared at least every
+     ``hold`` requests has given that rise back by now);
+  2. *still rising*: the floor rose faster than the threshold from there to the end as well
+     (a fill, pool or cache that stopped growing has a flat tail, however steep it was);
+  3. *not slowing like a fill*: the late rise keeps more than a fill of time constant
+     ``fill`` would have kept of the early one, and the tail's rise more than it would have
+     kept of the late one (a cache still growing at the end cannot pass for the rise a
+     finished fill left in the held region);
+  4. *larger than anything given back*: the rise exceeds the most memory the process has
+     been seen to give back anywhere in the run (the level above the floor, after a median
+     of three), so wandering that goes down as often as up cannot pass for a leak.
+- **stable** reads the *near floor*: the lowest level over the next ``hold`` requests only
+  (memory not given back within ``hold``; a late release or trough lowers only the ``hold``
+  before it, not all history). Over the last ``flat`` requests (a leak that steps up at
+  least that often shows a step in them):
+  1. its rise, end to end and at the high end of the rank range (widened for serial
+     correlation), is below the threshold;
+  2. no stretch of ``hold`` requests or more in it rose faster than the threshold (a leak
+     that began late, or gave memory back once, cannot hide in a longer, flatter stretch);
+  3. it never fell by as much as a leak at the threshold piles up in ``hold`` (a leak of
+     rate r under wandering of amplitude A hides for A / r requests: a floor that swings
+     that much is no evidence of flatness);
+  4. the samples not yet confirmed are not all above every level in the stretch.
+- **inconclusive** otherwise: more requests may decide it; at the end the reason says what
+  was missing and how many more requests, under which scenario key, might decide it.
+
+The ranges printed are Sen's rank intervals at ``CONFIDENCE``: the floor is monotone,
+tie-heavy and serially dependent, and the rule looks at every round, so they are *ranges*, not
+confidence intervals. What the rule guarantees is measured, not derived: ``bench/calibrate.py``
+runs it over a generative model of server memory (README, "How a verdict is decided").
 """
 
 from __future__ import annotations
@@ -21,11 +50,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bisect_leak.judge.theilsen import Slope, theil_sen
+from bisect_leak.judge.theilsen import CONFIDENCE, Slope, min_points, theil_sen, z_for
 from bisect_leak.judge.verdict import Assessment, Sample, Signal, Verdict
 
+CONFIRM = 3  # samples a low value must be held for before it lowers the floor
+MIN_LATE = min_points(CONFIDENCE)  # samples in a stretch whose rank range can exclude a slope
+BACK = 2.0  # a leak's rise must exceed this many times the most memory seen given back
 MIN_SAMPLES = 8  # post-warm-up samples before any verdict
-MIN_HALF = 5  # samples in each half of the held region
 DEFAULT_THRESHOLD_KIB = 25.0  # KiB per 1,000 requests; see README "Choosing the threshold"
 DEFAULT_FDS_THRESHOLD = 5.0  # descriptors per 1,000 requests
 DEFAULT_HELD_THRESHOLD_KIB = 5120.0  # extra median memory held against the good bound
@@ -46,9 +77,30 @@ class Guards:
         return cls(hold=requests, flat=requests * 5 // 3, fill=requests * 8 // 3,
                    span=requests * 2 // 3)
 
+    def needed_leak(self, every: int) -> int:
+        """Requests after warm-up before ``leaking`` can be reached: a held region of
+        ``span`` and ``MIN_LATE`` + 2 samples, then ``hold``."""
+        return self.hold + max(self.span, (MIN_LATE + 1) * every)
+
+    def needed_stable(self, every: int) -> int:
+        """Requests after warm-up before ``stable`` can be reached: ``flat`` confirmed."""
+        return self.flat + (CONFIRM - 1) * every
+
     def needed(self, every: int) -> int:
         """Requests after warm-up before both verdicts can be reached."""
-        return max(self.hold + self.span, self.flat + 2 * every)
+        return max(self.needed_leak(every), self.needed_stable(every))
+
+
+def infeasible(guards: Guards, every: int, max_requests: int) -> str | None:
+    """Why settings can never decide, with the numbers (None: they can). For exit 2."""
+    leak, stable = guards.needed_leak(every), guards.needed_stable(every)
+    if max(leak, stable) <= max_requests:
+        return None
+    return (f"max_requests {max_requests:,} can never decide: leaking needs {leak:,} measured "
+            f"requests (hold {guards.hold:,} + a held region of {guards.span:,} or "
+            f"{MIN_LATE + 2} samples every {every:,}), stable needs {stable:,} (flat "
+            f"{guards.flat:,} + {CONFIRM - 1} samples to confirm); raise load.max_requests to "
+            f"{max(leak, stable):,} or lower load.requests / load.sample_every")
 
 
 @dataclass(frozen=True)
@@ -61,9 +113,9 @@ class Named:
 
 
 def memory_figure(samples: Sequence[Sample]) -> tuple[str, list[float]]:
-    """The memory classified, in KiB: anonymous resident memory (the heap) where every sample
-    has it, else USS, else RSS. Anonymous memory ignores shared-library pages, which USS counts
-    as "unique" whenever no other process happens to map them."""
+    """The memory classified, in KiB: anonymous memory (resident + swapped; the heap) where
+    every sample has it, else USS, else RSS. Anonymous memory ignores shared-library pages,
+    which USS counts as "unique" whenever no other process happens to map them."""
     if all(s.anon is not None for s in samples):
         return "anon", [s.anon / 1024 for s in samples]
     if all(s.uss is not None for s in samples):
@@ -76,12 +128,13 @@ def classify_growth(samples: Sequence[Sample], *, warmup: int, guards: Guards,
     """Leaking / stable / inconclusive from the memory floor after warm-up.
 
     ``final`` says no more requests will come: an undecided series is then inconclusive
-    without asking for more.
+    without asking for more, and its reason says what might decide it.
     """
     post = [s for s in samples if s.requests >= warmup]
     figure, mem = memory_figure(post) if post else ("anon", [])
     named = Named(Signal.GROWTH, f"{figure} memory", "KiB/1k requests")
-    return classify_series([s.requests for s in post], mem, named, guards, threshold, final)
+    return classify_series([s.requests - warmup for s in post], mem, named, guards, threshold,
+                           final)
 
 
 def classify_fds(samples: Sequence[Sample], *, warmup: int, guards: Guards,
@@ -89,120 +142,259 @@ def classify_fds(samples: Sequence[Sample], *, warmup: int, guards: Guards,
     """Open descriptors whose floor keeps rising (connections the server never closes)."""
     post = [s for s in samples if s.requests >= warmup]
     named = Named(Signal.FDS, "open descriptors", "descriptors/1k requests")
-    return classify_series([s.requests for s in post], [float(s.fds) for s in post], named,
-                           guards, threshold, final)
+    return classify_series([s.requests - warmup for s in post], [float(s.fds) for s in post],
+                           named, guards, threshold, final)
 
 
-def floor(values: Sequence[float]) -> list[float]:
-    """Median of three (ends kept), then the lowest value from each point to the end."""
-    n = len(values)
-    smooth = [values[0]] if n else []
-    smooth += [sorted(values[i - 1:i + 2])[1] for i in range(1, n - 1)]
-    if n > 1:
-        smooth.append(values[-1])
-    out = smooth[:]
-    for i in range(n - 2, -1, -1):
+def levels(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
+    """Each sample's confirmed level: the median of it and ``confirm - 1`` samples either side
+    (fewer at the start), so a value counts only once a majority around it agrees: a dip or a
+    spike of up to ``confirm - 1`` samples moves no level. The last ``confirm - 1`` samples
+    have no level yet."""
+    out = []
+    for i in range(len(values) - confirm + 1):
+        h = min(confirm - 1, i)
+        out.append(sorted(values[i - h:i + h + 1])[h])
+    return out
+
+
+def floor(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
+    """The lowest confirmed level from each sample to the end (``confirm - 1`` shorter)."""
+    out = levels(values, confirm)
+    for i in range(len(out) - 2, -1, -1):
         out[i] = min(out[i], out[i + 1])
     return out
 
 
+def given_back(values: Sequence[float], low: Sequence[float],
+               confirm: int = CONFIRM) -> float:
+    """The most memory seen given back: a high held for ``confirm`` samples (the lowest of
+    them), above the floor after it."""
+    highs = [min(values[i:i + confirm]) for i in range(len(low))]
+    return max(max((h - f for h, f in zip(highs, low)), default=0.0), 0.0)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One post-warm-up series, ready for the tests: x in k requests, its floor, what it
+    has given back."""
+
+    xs: list[float]
+    values: list[float]
+    low: list[float]
+    back: float
+    named: Named
+    guards: Guards
+    threshold: float
+
+    @property
+    def m(self) -> int:  # samples with a confirmed floor
+        return len(self.low)
+
+    def rise(self, i: int, j: int) -> float:
+        """End-to-end rise of the floor per 1k requests from sample i to j."""
+        return (self.low[j] - self.low[i]) / (self.xs[j] - self.xs[i])
+
+
 def classify_series(requests: Sequence[int], values: Sequence[float], named: Named,
                     guards: Guards, threshold: float, final: bool) -> Assessment:
-    """The rule both slope signals share (see the module docstring)."""
+    """The rule both slope signals share (see the module docstring); ``requests`` count
+    from the end of the warm-up."""
     if threshold <= 0:
         raise ValueError("threshold must be positive")
     n = len(values)
-    if n < MIN_SAMPLES:
+    if n < max(MIN_SAMPLES, CONFIRM + 2):
         return Assessment(Verdict.INCONCLUSIVE, named.signal, None, None, None, None,
                           f"only {n} samples after warm-up (need {MIN_SAMPLES})",
                           more_would_help=not final)
-    xs = [r / 1000 for r in requests]
     low = floor(values)
-    leak = _leak_test(xs, low, guards, threshold, named)
+    s = Series([r / 1000 for r in requests], list(values), low, given_back(values, low), named,
+               guards, threshold)
+    leak = _leak_test(s)
     if leak.verdict is Verdict.LEAKING:
         return leak
-    flat = _flat_test(xs, low, guards, threshold, named)
+    flat = _flat_test(s)
     if flat.verdict is Verdict.STABLE:
         return flat
-    whole = theil_sen(xs, low)
     why = f"{leak.reason}; {flat.reason}"
     if not final:
-        return Assessment(Verdict.INCONCLUSIVE, named.signal, whole.value, whole.low,
-                          whole.high, None, f"undecided so far: {why}", more_would_help=True)
+        return Assessment(Verdict.INCONCLUSIVE, named.signal, None, None, None, None,
+                          f"undecided so far: {why}", more_would_help=True)
+    more = max(leak.more_requests or 0, flat.more_requests or 0) or None
+    whole = theil_sen(s.xs[:s.m], low)
     return Assessment(Verdict.INCONCLUSIVE, named.signal, whole.value, whole.low, whole.high,
-                      None, f"undecided at {requests[-1]:,} requests: {why}")
+                      None, f"undecided at {requests[-1]:,} requests after warm-up: {why}"
+                      + _would_decide(more, requests[-1]), more_requests=more)
 
 
-def _leak_test(xs: Sequence[float], low: Sequence[float], guards: Guards, threshold: float,
-               named: Named) -> Assessment:
-    """LEAKING when the held floor rises fast enough and does not slow like a fill."""
-    end = xs[-1] - guards.hold / 1000
-    held = [i for i, x in enumerate(xs) if x <= end]
-    span = xs[held[-1]] - xs[0] if held else 0.0
-    if len(held) < 2 * MIN_HALF or span < guards.span / 1000:
-        return _undecided(named, f"no leak yet: a rise must be held for {guards.hold:,} "
-                                 f"requests over at least {guards.span:,}")
-    half = len(held) // 2
-    early = theil_sen(xs[:half], low[:half])
-    late = theil_sen(xs[half:len(held)], low[half:len(held)])
-    distance = (xs[len(held) - 1] + xs[half]) / 2 - (xs[half - 1] + xs[0]) / 2
-    slowest = math.exp(-distance / (guards.fill / 1000))  # late/early of the slowest fill
-    where = f"{_k(xs[half])}–{_k(xs[len(held) - 1])}"
+def _would_decide(more: int | None, measured: int) -> str:
+    if not more:
+        return ""
+    return (f". About {more:,} more requests might decide it: load.max_requests = "
+            f"{_round_up(measured + more):,} in the scenario")
+
+
+def _round_up(requests: int) -> int:
+    return -(-requests // 1000) * 1000
+
+
+def _leak_test(s: Series) -> Assessment:
+    """LEAKING when the held floor rose, still rises, is not slowing, and beats give-backs."""
+    g, thr, named = s.guards, s.threshold, s.named
+    cut = s.xs[-1] - g.hold / 1000
+    held = sum(1 for x in s.xs[:s.m] if x <= cut)
+    if held < MIN_LATE + 2 or s.xs[held - 1] - s.xs[0] < g.span / 1000:
+        return _undecided(named, f"no leak yet: a rise must be held for {g.hold:,} requests "
+                                 f"over at least {g.span:,}", _short(s, g.needed_leak(_every(s))))
+    late_n = max(held // 2, MIN_LATE)
+    first, last, end = held - late_n, held - 1, s.m - 1
+    where = f"{_k(s.xs[first])}–{_k(s.xs[last])}"
+    if s.rise(first, last) <= thr:
+        return _undecided(named, f"no held rise above {thr:g}: the floor of {named.what} rose "
+                                 f"{s.rise(first, last):+.1f} {named.unit} over {where}")
+    if s.rise(last, end) <= thr:
+        return _undecided(named, (
+            f"the floor of {named.what} rose {s.rise(first, last):+.1f} {named.unit} over "
+            f"{where} but only {s.rise(last, end):+.1f} since: a fill or cache that stopped"),
+            g.hold)
+    rise = s.low[end] - s.low[first]
+    if rise <= BACK * s.back:
+        more = round((BACK * s.back - rise) / s.rise(first, end) * 1000) + g.hold
+        return _undecided(named, (
+            f"the floor of {named.what} rose {rise:,.0f} since {_k(s.xs[first])}, no more "
+            f"than {BACK:g}x the {s.back:,.0f} it has given back: could be wandering"), more)
+    late = theil_sen(s.xs[first:held], s.low[first:held],
+                     z=serial_z(s.xs[first:held], s.values[first:held]))
+    tail = theil_sen(s.xs[last:end + 1], s.low[last:]) if end - last >= 2 else late
+    early = theil_sen(s.xs[:first + 1], s.low[:first + 1])
+    distance = (s.xs[last] - s.xs[0]) / 2
+    slowest = math.exp(-distance / (g.fill / 1000))  # late/early of the slowest fill
     figure = (f"the floor of {named.what} rose {late.value:+.1f} {named.unit} "
-              f"({late.low:+.1f}..{late.high:+.1f}) over {where} requests")
-    if late.low > threshold and late.low > slowest * early.high:
-        return _assessed(Verdict.LEAKING, named, late, early.value, (
-            f"{figure}, held for the {guards.hold:,} requests after, and not slowing "
-            f"(early half {early.value:+.1f}; a fill of time constant {guards.fill:,} "
-            f"would keep at most {slowest:.2f} of it)"))
-    if late.low > threshold:
-        return _undecided(named, f"{figure}, but slower than the early half "
-                                 f"({early.value:+.1f}): could be a bounded fill")
-    return _undecided(named, f"no held rise above {threshold:g}: {figure}")
+              f"(range {late.low:+.1f}..{late.high:+.1f}) over {where} requests")
+    if late.low <= thr or tail.value <= thr:
+        return _undecided(named, f"no clear rise above {thr:g}: {figure}, then "
+                                 f"{tail.value:+.1f}", g.hold)
+    tail_slowest = math.exp(-(s.xs[end] - s.xs[first]) / 2 / (g.fill / 1000))
+    if tail.value <= tail_slowest * late.value:
+        return _undecided(named, f"{figure}, but slower since ({tail.value:+.1f}): could be a "
+                                 f"bounded fill", g.fill)
+    if late.low <= slowest * early.value:
+        return _undecided(named, f"{figure}, but slower than before ({early.value:+.1f}): "
+                                 f"could be a bounded fill", g.fill)
+    return _assessed(Verdict.LEAKING, named, late, tail.value, (
+        f"{figure}, held for the {g.hold:,} requests after and still rising through them "
+        f"({tail.value:+.1f}), not slowing (before {early.value:+.1f}; a fill of time constant "
+        f"{g.fill:,} would keep at most {slowest:.2f} of it), and more than the "
+        f"{s.back:,.0f} it ever gave back"))
 
 
-def _flat_test(xs: Sequence[float], low: Sequence[float], guards: Guards, threshold: float,
-               named: Named) -> Assessment:
-    """STABLE when the floor's rise over the last ``flat`` requests (or more) is small."""
-    need = guards.flat / 1000 + 2 * (xs[-1] - xs[-2])
-    starts = [i for i, x in enumerate(xs) if xs[-1] - x >= need]
+def serial_z(xs: Sequence[float], values: Sequence[float]) -> float:
+    """The normal quantile for Sen's range over a stretch of raw values whose residuals from
+    their own Theil-Sen line are serially correlated (wandering, steps, caches): widened as if
+    there were n (1 - rho) / (1 + rho) independent samples (lag-1 autocorrelation rho)."""
+    line = theil_sen(xs, values, CONFIDENCE)
+    mid = sorted(v - line.value * x for x, v in zip(xs, values))[len(xs) // 2]
+    res = [v - line.value * x - mid for x, v in zip(xs, values)]
+    total = sum(r * r for r in res)
+    rho = sum(a * b for a, b in zip(res, res[1:])) / total if total else 0.0
+    rho = min(max(rho, 0.0), 0.95)
+    return z_for(CONFIDENCE) * math.sqrt((1 + rho) / (1 - rho))
+
+
+def _flat_test(s: Series) -> Assessment:
+    """STABLE when the near floor is flat over the last ``flat`` requests, with no rise of
+    ``hold`` requests or more anywhere in them (see the module docstring)."""
+    g, thr, named, end = s.guards, s.threshold, s.named, s.m - 1
+    starts = [i for i in range(end) if s.xs[end] - s.xs[i] >= g.flat / 1000]
     if not starts:
-        return _undecided(named, f"not yet flat for {guards.flat:,} requests")
-    best: tuple[float, Slope, int] | None = None
-    for i in dict.fromkeys((starts[-1], starts[0])):  # the shortest stretch, then the whole
-        slope = theil_sen(xs[i:], low[i:])
-        rise = (low[-1] - low[i]) / (xs[-1] - xs[i])
-        top = max(slope.high, rise)
-        if best is None or top < best[0]:
-            best = (top, Slope(slope.value, slope.low, top), i)
-        if top < threshold:
-            break
-    top, slope, i = best
-    stretch = f"{_k(xs[i])}–{_k(xs[-1])} requests"
-    figure = (f"the floor of {named.what} {slope.value:+.1f} {named.unit} "
-              f"({slope.low:+.1f}..{slope.high:+.1f}, end-to-end rise included) over {stretch}")
-    if top < threshold:
-        return _assessed(Verdict.STABLE, named, slope, None, f"flat below {threshold:g}: {figure}")
-    return _undecided(named, f"not flat: {figure}")
+        return _undecided(named, f"not yet flat for {g.flat:,} requests",
+                          _short(s, g.needed_stable(_every(s))))
+    i = starts[-1]
+    near = near_floor(s.values, round(g.hold / 1000 / (s.xs[1] - s.xs[0])))[i:]
+    xs = s.xs[i:end + 1]
+    stretch = f"{_k(xs[0])}–{_k(xs[-1])} requests"
+    swing = max(_drops(near), 0.0)
+    if swing >= thr * g.hold / 1000:
+        return _undecided(named, f"not flat: the near floor of {named.what} swings "
+                                 f"{swing:,.0f} over {stretch}, as much as a leak at the "
+                                 f"threshold piles up in {g.hold:,} requests", g.flat)
+    rise, a, b = _steepest(xs, near, min(g.hold, g.flat) / 1000)
+    if rise >= thr:
+        return _undecided(named, f"not flat: the near floor of {named.what} rose {rise:+.1f} "
+                                 f"{named.unit} over {_k(xs[a])}–{_k(xs[b])} requests", g.flat)
+    slope = theil_sen(xs, near, z=serial_z(xs, s.values[i:end + 1]))
+    top = max(slope.high, (near[-1] - near[0]) / (xs[-1] - xs[0]))
+    if top >= thr:
+        return _undecided(named, f"not flat: the near floor of {named.what} "
+                                 f"{slope.value:+.1f} {named.unit} (up to {top:+.1f}) over "
+                                 f"{stretch}", g.flat)
+    peak = max(levels(s.values)[i:])
+    if min(s.values[s.m:] or [peak]) > peak:
+        return _undecided(named, f"the last {len(s.values) - s.m} samples are above every "
+                                 f"level in {stretch}: not yet confirmed", 2 * _every(s))
+    j = max(k for k in range(len(xs)) if xs[-1] - xs[k] >= min(g.hold, g.flat) / 1000)
+    late = (near[-1] - near[j]) / (xs[-1] - xs[j])
+    return _assessed(Verdict.STABLE, named, Slope(slope.value, slope.low, top), late, (
+        f"flat below {thr:g}: the near floor of {named.what} {slope.value:+.1f} {named.unit} "
+        f"(range {slope.low:+.1f}..{top:+.1f}, end-to-end rise included) over {stretch}, and "
+        f"no stretch of {min(g.hold, g.flat):,} requests in it rose more than {rise:+.1f}"))
+
+
+def near_floor(values: Sequence[float], horizon: int, confirm: int = CONFIRM) -> list[float]:
+    """The lowest confirmed level from each sample over the next ``horizon`` samples: memory
+    not given back within ``hold``. A late low value lowers only the ``hold`` before it."""
+    lv = levels(values, confirm)
+    return [min(lv[i:i + max(horizon, 1) + 1]) for i in range(len(lv))]
+
+
+def _drops(ys: Sequence[float]) -> float:
+    """The largest fall from an earlier value to a later one."""
+    top, worst = -math.inf, -math.inf
+    for y in ys:
+        top = max(top, y)
+        worst = max(worst, top - y)
+    return worst
+
+
+def _steepest(xs: Sequence[float], ys: Sequence[float], least: float) -> tuple[float, int, int]:
+    """The steepest end-to-end rise over any stretch at least ``least`` long."""
+    best = (-math.inf, 0, len(xs) - 1)
+    for a in range(len(xs)):
+        for b in range(len(xs) - 1, a, -1):
+            if xs[b] - xs[a] < least:
+                break
+            best = max(best, ((ys[b] - ys[a]) / (xs[b] - xs[a]), a, b))
+    return best
+
+
+def _short(s: Series, needed: int) -> int:
+    return max(needed - round(s.xs[-1] * 1000), _every(s))
+
+
+def _every(s: Series) -> int:
+    return round((s.xs[-1] - s.xs[0]) / max(len(s.xs) - 1, 1) * 1000)
 
 
 def _k(x: float) -> str:
     return f"{round(x * 1000):,}"
 
 
-def _assessed(verdict: Verdict, named: Named, slope: Slope, other: float | None,
+def _assessed(verdict: Verdict, named: Named, slope: Slope, late: float | None,
               reason: str) -> Assessment:
-    return Assessment(verdict, named.signal, slope.value, slope.low, slope.high, other, reason)
+    return Assessment(verdict, named.signal, slope.value, slope.low, slope.high, late, reason)
 
 
-def _undecided(named: Named, reason: str) -> Assessment:
+def _undecided(named: Named, reason: str, more: int | None = None) -> Assessment:
     return Assessment(Verdict.INCONCLUSIVE, named.signal, None, None, None, None, reason,
-                      more_would_help=True)
+                      more_would_help=True, more_requests=more)
 
 
-def _held_figures(samples: Sequence[Sample], warmup: int) -> tuple[str, list[float]]:
+# --- held memory ---------------------------------------------------------------------------
+
+
+def _held_figures(samples: Sequence[Sample], warmup: int) -> tuple[list[int], list[float]]:
     post = [s for s in samples if s.requests >= warmup]
-    return memory_figure(post) if post else ("anon", [])
+    return [s.requests - warmup for s in post], (memory_figure(post)[1] if post else [])
 
 
 def reference_noise(reference: Sequence[Sample], *, warmup: int) -> float | None:
@@ -214,14 +406,37 @@ def reference_noise(reference: Sequence[Sample], *, warmup: int) -> float | None
     return abs(_median(ref[half:]) - _median(ref[:half])) / 1024
 
 
+def reference_growth(reference: Sequence[Sample], *, warmup: int) -> Slope | None:
+    """The reference's own floor slope in KiB/1k requests (None: too few samples)."""
+    requests, ref = _held_figures(reference, warmup)
+    if len(ref) < max(MIN_SAMPLES, MIN_LATE + CONFIRM):
+        return None
+    low = floor(ref)
+    return theil_sen([r / 1000 for r in requests[:len(low)]], low)
+
+
+def _growing_reference(reference: Sequence[Sample], warmup: int) -> str:
+    """Why the reference is a moving target ("" when it is not)."""
+    grows = reference_growth(reference, warmup=warmup)
+    if grows is None or grows.low <= DEFAULT_THRESHOLD_KIB:
+        return ""
+    return (f"the reference itself grows {grows.value:+.1f} KiB/1k requests (range "
+            f"{grows.low:+.1f}..{grows.high:+.1f}; above {DEFAULT_THRESHOLD_KIB:g}): held memory "
+            "against a moving target means nothing; bisect its growth (--metric growth) first")
+
+
 def classify_reference(reference: Sequence[Sample], *, warmup: int,
                        threshold_mib: float) -> Assessment:
-    """The reference of ``held`` measured against itself: its late half against its early."""
+    """The reference of ``held`` measured against itself: it must not grow, and its late
+    half must hold no more than its early half."""
     _, ref = _held_figures(reference, warmup)
     if len(ref) < 2 * MIN_SAMPLES:
         return Assessment(Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None,
                           f"only {len(ref)} samples after warm-up: the reference needs "
                           f"{2 * MIN_SAMPLES} to measure its own noise")
+    moving = _growing_reference(reference, warmup)
+    if moving:
+        return Assessment(Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None, moving)
     half = len(ref) // 2
     return _held_verdict(ref[half:], ref[:half], 0.0, threshold_mib,
                          "the reference's late half against its early half")
@@ -230,7 +445,8 @@ def classify_reference(reference: Sequence[Sample], *, warmup: int,
 def classify_held(samples: Sequence[Sample], reference: Sequence[Sample], *, warmup: int,
                   threshold_mib: float) -> Assessment:
     """Post-warm-up median memory against a reference run's (garbage freed late, not never),
-    with the interval widened by the reference's own noise."""
+    with the range widened by the reference's own noise; a reference that grows is
+    inconclusive, with the reason."""
     _, post = _held_figures(samples, warmup)
     _, ref = _held_figures(reference, warmup)
     noise = reference_noise(reference, warmup=warmup)
@@ -239,6 +455,9 @@ def classify_held(samples: Sequence[Sample], reference: Sequence[Sample], *, war
                           f"too few samples after warm-up to compare held memory ({len(post)} "
                           f"here, {len(ref)} in the reference; need {MIN_SAMPLES} and "
                           f"{2 * MIN_SAMPLES})")
+    moving = _growing_reference(reference, warmup)
+    if moving:
+        return Assessment(Verdict.INCONCLUSIVE, Signal.HELD, None, None, None, None, moving)
     return _held_verdict(post, ref, noise, threshold_mib, "against the reference")
 
 
@@ -247,8 +466,8 @@ def _held_verdict(post: Sequence[float], ref: Sequence[float], noise: float,
     held = (_median(post) - _median(ref)) / 1024
     low = (_quantile(post, 0.25) - _quantile(ref, 0.75)) / 1024 - noise
     high = (_quantile(post, 0.75) - _quantile(ref, 0.25)) / 1024 + noise
-    described = (f"median memory held {held:+.1f} MiB {against} (interquartile, widened by "
-                 f"the reference's own noise {noise:.1f} MiB: {low:+.1f}..{high:+.1f})")
+    described = (f"median memory held {held:+.1f} MiB {against} (interquartile range, widened "
+                 f"by the reference's own noise {noise:.1f} MiB: {low:+.1f}..{high:+.1f} MiB)")
     if low > threshold_mib:
         verdict, why = Verdict.LEAKING, f"holds more than {threshold_mib:g} MiB extra"
     elif high < threshold_mib:

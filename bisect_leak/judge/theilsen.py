@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-CONFIDENCE = 0.99  # verdicts are looked at after every round: ask for more than 95%
+CONFIDENCE = 0.99  # the rank range's nominal level (not a calibrated coverage: see classify)
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,33 @@ def z_for(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+def ranks(n: int, confidence: float = CONFIDENCE) -> tuple[int, int]:
+    """The 0-based ranks, among the n(n-1)/2 sorted pairwise slopes (no ties), of Sen's
+    interval at ``confidence``."""
+    count = n * (n - 1) // 2
+    sigma = math.sqrt(n * (n - 1) * (2 * n + 5) / 18)
+    z = z_for(confidence)
+    return (max(round((count - z * sigma) / 2) - 1, 0),
+            min(round((count + z * sigma) / 2), count - 1))
+
+
+def min_points(confidence: float = CONFIDENCE) -> int:
+    """The fewest points whose interval excludes the lowest and highest pairwise slopes: with
+    fewer, the "interval" is the whole range of slopes (7 at 99%)."""
+    n = 3
+    while ranks(n, confidence)[0] < 1 or ranks(n, confidence)[1] > n * (n - 1) // 2 - 2:
+        n += 1
+    return n
+
+
 def _tie_term(values: Sequence[float]) -> int:
     return sum(k * (k - 1) * (2 * k + 5) for k in Counter(values).values() if k > 1)
 
 
 def theil_sen(xs: Sequence[float], ys: Sequence[float],
-              confidence: float = CONFIDENCE) -> Slope:
-    """Median of the pairwise slopes, with Sen's interval at ``confidence``."""
+              confidence: float = CONFIDENCE, z: float | None = None) -> Slope:
+    """Median of the pairwise slopes, with Sen's interval at ``confidence`` (or at the
+    normal quantile ``z``, for ranges widened beyond what a confidence can express)."""
     n = len(xs)
     if n < 2 or n != len(ys):
         raise ValueError("theil_sen needs two or more (x, y) points")
@@ -52,7 +72,7 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float],
     median = slopes[mid] if count % 2 else (slopes[mid - 1] + slopes[mid]) / 2
     variance = (n * (n - 1) * (2 * n + 5) - _tie_term(xs) - _tie_term(ys)) / 18
     sigma = math.sqrt(max(variance, 0.0))
-    z = z_for(confidence)
+    z = z_for(confidence) if z is None else z
     upper = min(round((count + z * sigma) / 2), count - 1)
     lower = max(round((count - z * sigma) / 2) - 1, 0)
     return Slope(median, slopes[lower], slopes[upper])

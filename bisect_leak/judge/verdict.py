@@ -28,9 +28,9 @@ class Verdict(str, enum.Enum):
 class Signal(str, enum.Enum):
     """Which measured series a verdict was decided on (``--metric``)."""
 
-    GROWTH = "growth"  # robust slope of RSS after warm-up
-    HELD = "held"  # post-warm-up median RSS against the good bound's
-    FDS = "fds"  # open descriptors still rising
+    GROWTH = "growth"  # the floor of anonymous memory rising after warm-up (KiB/1k requests)
+    HELD = "held"  # post-warm-up median memory against the reference's (MiB)
+    FDS = "fds"  # the floor of open descriptors rising (descriptors/1k requests)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Sample:
     uss: int | None  # bytes, whole process tree; None where the OS cannot tell
     threads: int
     fds: int
-    anon: int | None = None  # bytes: resident anonymous memory (RSS less file-backed pages)
+    anon: int | None = None  # bytes: anonymous memory, resident + swapped (see sampling.py)
 
     def as_row(self) -> list[int | float | None]:
         return [self.requests, self.rss, self.uss, self.threads, self.fds,
@@ -57,16 +57,21 @@ class Sample:
 
 @dataclass(frozen=True)
 class Assessment:
-    """The classifier's answer for one series of samples."""
+    """The classifier's answer for one series of samples.
+
+    The figures are in the signal's unit (``trial.UNITS``): KiB/1k requests for growth,
+    descriptors/1k requests for fds, MiB held for held; the field names are historical.
+    """
 
     verdict: Verdict
     signal: Signal
-    growth_kib_per_1k: float | None  # robust slope after warm-up
-    low: float | None  # interval on that slope
+    growth_kib_per_1k: float | None  # the deciding figure: the floor's slope, or MiB held
+    low: float | None  # its range (Sen's rank interval; interquartile for held)
     high: float | None
-    late_kib_per_1k: float | None  # the same slope over the late window alone
+    late_kib_per_1k: float | None  # the floor's slope over the most recent stretch alone
     reason: str
     more_would_help: bool = False  # inconclusive, and more requests could decide it
+    more_requests: int | None = None  # inconclusive at the end: about this many more might
 
     @property
     def interval_half_width(self) -> float | None:

@@ -1,4 +1,8 @@
-"""Memory, threads and descriptors of the server's process tree (psutil)."""
+"""Memory, threads and descriptors of the server's process tree (psutil).
+
+Anonymous memory is ``Anonymous`` + ``Swap`` from ``/proc/PID/smaps_rollup`` (leaked pages that
+get swapped out do not vanish); where that file cannot be read, RSS less file-backed pages
+from ``statm`` (which its man page calls inaccurate), named by ``Sampler.anon_source``."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ class Sampler:
             raise ServerGone(f"process {pid} has exited") from None
         self.uss = uss
         self.start = time.monotonic()
+        self.anon_source = "smaps_rollup Anonymous+Swap"
 
     def sample(self, requests: int) -> Sample:
         try:
@@ -41,7 +46,11 @@ class Sampler:
                     rss += info.rss
                     shared = getattr(info, "shared", None)  # Linux: file-backed + shmem
                     if anon is not None:
-                        anon = None if shared is None else anon + info.rss - shared
+                        rolled = smaps_anon(proc.pid)
+                        if rolled is None:
+                            self.anon_source = "statm RSS less shared (smaps_rollup unreadable)"
+                            rolled = None if shared is None else info.rss - shared
+                        anon = None if rolled is None else anon + rolled
                     if uss is not None:
                         uss += proc.memory_full_info().uss
                     threads += proc.num_threads()
@@ -60,3 +69,13 @@ class Sampler:
             fds=fds,
             anon=anon,
         )
+
+
+def smaps_anon(pid: int) -> int | None:
+    """Bytes of ``Anonymous`` + ``Swap`` in ``/proc/PID/smaps_rollup`` (None: unreadable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return sum(int(fields[k].split()[0]) for k in ("Anonymous", "Swap")) * 1024
+    except (OSError, KeyError, ValueError):
+        return None

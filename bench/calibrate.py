@@ -1,0 +1,83 @@
+"""The verdict rule's measured error rates over the generative model of server memory.
+
+Pure: no servers. Each series is drawn by ``tests/memmodel.py`` (family, window, parameters,
+noise), runs through the real round-by-round trial loop, and its verdict is compared with the
+model's truth for the window observed when the verdict was given.
+
+    python bench/calibrate.py [--series N] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import memmodel  # noqa: E402
+from _common import Banner, table  # noqa: E402
+from scipy.stats import beta  # noqa: E402
+
+
+def upper95(wrong: int, total: int) -> float:
+    """The upper end of the two-sided 95% Clopper–Pearson interval on a rate."""
+    return 1.0 if total == 0 else (1.0 if wrong == total else beta.ppf(0.975, wrong + 1,
+                                                                      total - wrong))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--show-wrong", action="store_true")
+    args = parser.parse_args()
+    banner = Banner("bench/calibrate.py: the verdict rule over the generative model",
+                    [f"{args.series:,} series from seed {args.seed}"])
+    rows = collections.defaultdict(list)
+    for seed in range(args.seed, args.seed + args.series):
+        model = memmodel.generate(seed)
+        verdict, truth, measured, reason = memmodel.judged(model, seed)
+        rows[model.family].append((verdict, truth, measured + model.window.warmup,
+                                   model.window.name))
+        if args.show_wrong and memmodel.wrong(verdict, truth):
+            print(f"WRONG seed {seed} {model.family} {model.window.name} truth {truth.value}: "
+                  f"{verdict} at {measured:,}: {reason}\n  {model}", file=sys.stderr)
+    out = [_row(fam, rows[fam]) for fam in sorted(rows)]
+    out.append(_row("all", [r for fam in rows.values() for r in fam]))
+    print(table(["family", "series", "leaking / stable / inconclusive", "false leak (95% up)",
+                 "false stable (95% up)", "inconclusive of decidable",
+                 "median requests (decided)"], out))
+    hello = [r for fam in rows.values() for r in fam if r[3] == "hello"]
+    for truth, verdict in ((memmodel.Truth.BOUNDED, "stable"),
+                           (memmodel.Truth.LEAKING, "leaking")):
+        spent = [r[2] for r in hello if r[1] is truth and r[0] == verdict]
+        if spent:
+            print(f"hello window, {truth.value} called {verdict}: median "
+                  f"{statistics.median(spent):,.0f} requests (warm-up included), n={len(spent)}")
+    banner.end()
+
+
+def _row(family: str, rows: list) -> list[str]:
+    bounded = [r for r in rows if r[1] is memmodel.Truth.BOUNDED]
+    leaking = [r for r in rows if r[1] is memmodel.Truth.LEAKING]
+    stepping = [r for r in rows if r[1] is memmodel.Truth.STEPPING]
+    false_leak = sum(r[0] == "leaking" for r in bounded)
+    false_stable = sum(r[0] == "stable" for r in leaking + stepping)
+    decidable = bounded + leaking
+    undecided = sum(r[0] == "inconclusive" for r in decidable)
+    counts = " / ".join(str(sum(r[0] == v for r in rows)) for v in
+                        ("leaking", "stable", "inconclusive"))
+    spent = [r[2] for r in rows if r[0] in ("leaking", "stable")]
+    return [family, str(len(rows)), counts,
+            f"{false_leak}/{len(bounded)} (≤{upper95(false_leak, len(bounded)):.2%})",
+            f"{false_stable}/{len(leaking + stepping)} "
+            f"(≤{upper95(false_stable, len(leaking + stepping)):.2%})",
+            f"{undecided}/{len(decidable)} ({undecided / max(len(decidable), 1):.1%})",
+            f"{statistics.median(spent):,.0f}" if spent else "-"]
+
+
+if __name__ == "__main__":
+    main()
