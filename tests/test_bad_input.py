@@ -215,6 +215,13 @@ def test_counts_must_be_at_least_one(cli, tmp_path, cache, flag):
     run_bad(cli, tmp_path, cache, args, 2, flag)
 
 
+def test_requests_that_can_never_decide_are_refused_with_the_numbers(cli, tmp_path, cache):
+    """Issue 15: --requests rescales the rule's guards past what max_requests allows."""
+    args = [*cli.toy_args(cache), *TOY_BOUNDS, "--requests", "100000"]
+    line = run_bad(cli, tmp_path, cache, args, 2, "can never decide", "raise load.max_requests")
+    assert re.search(r"needs [\d,]+ measured requests", line), line
+
+
 def test_no_index_needs_find_links(cli, tmp_path, cache):
     args = [*toy_without(cli, cache, "--find-links"), *TOY_BOUNDS]
     assert "--no-index" in args

@@ -4,6 +4,7 @@ wheel build and the measuring seam (``Prober._measure``) give canned results."""
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from bisect_leak.environments import wheels
 from bisect_leak.environments.interpreters import Interpreter
 from bisect_leak.environments.store import Store
 from bisect_leak.errors import ExitCode
-from bisect_leak.judge.verdict import Verdict
+from bisect_leak.judge.verdict import Sample, Verdict
 from bisect_leak.measure.trial import Settings, TrialResult
 from bisect_leak.planning.plan import Plan
 from bisect_leak.planning.scenario import Load
@@ -103,3 +104,36 @@ def test_one_answer_sentence_names_a_release_or_a_commit(repo, tmp_path, monkeyp
     code, text = passes.answer(plan, "hello", level)
     assert text.startswith(f"first bad commit: {commit.sha[:10]} {commit.subject}, "
                            f"{commit.date:%Y-%m-%d} (last good x)")
+
+
+def seed_like(held_kib: float, threads: int, seed: int) -> list[Sample]:
+    """fastapi#4649 as its users ran it: no growth, a held step and more threads (anyio)."""
+    rng = random.Random(seed)
+    out = []
+    for r in range(0, 20_000 + 30_000 + 1, 1_000):
+        anon = int((60 * 1024 + held_kib + rng.uniform(-100, 100)) * 1024)
+        out.append(Sample(r, r / 1000, anon, anon, threads, 12, anon))
+    return out
+
+
+def test_no_leak_to_bisect_names_what_else_differs_between_the_bounds(tmp_path, monkeypatch):
+    """Issue 15 item 8: the seed's held step and thread jump show up, with the flags."""
+    plan = Plan(package="fastapi", good="0.65.2", bad="0.75.0", cache_dir=tmp_path / "c",
+                confirm=0)
+    prober = prober_for(plan, tmp_path, {}, monkeypatch)
+    py = prober.py
+    py.trials = {
+        "0.65.2": TrialResult(version="0.65.2", verdict=Verdict.STABLE, warmup=20_000,
+                              samples=seed_like(0.0, 7, 1)),
+        "0.75.0": TrialResult(version="0.75.0", verdict=Verdict.STABLE, warmup=20_000,
+                              samples=seed_like(2.8 * 1024, 40, 2)),
+    }
+    py.versions = list(py.trials)
+    search = SearchResult(SearchStatus.BOUNDS_CONTRADICT, None, None, (), (),
+                          (("0.65.2", Verdict.STABLE), ("0.75.0", Verdict.STABLE)))
+    passes.settle(plan, "hello", prober, search)
+    assert py.exit_code is ExitCode.NO_ANSWER
+    assert py.message.startswith("no leak to bisect: 0.75.0 is stable")
+    assert {d.signal for d in py.other_signals} == {"held memory", "threads"}
+    assert "--metric held --threshold 2048" in py.message
+    assert "threads" in py.message

@@ -36,6 +36,7 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "exit_code": int(py.exit_code),
         "replicated": py.replicated,
         "rounds": py.rounds,
+        "other_signals": [dict(vars(d), text=d.describe()) for d in py.other_signals],
         "metric": plan.metric.value,
         "threshold": outcome.settings.threshold if outcome.settings else None,
         "versions": py.versions,

@@ -12,6 +12,7 @@ from bisect_leak.candidates.candidate import Candidate
 from bisect_leak.environments import freeze
 from bisect_leak.environments.interpreters import Interpreter
 from bisect_leak.errors import ExitCode
+from bisect_leak.judge.bounds import SignalDiff
 from bisect_leak.judge.units import UNITS
 from bisect_leak.judge.verdict import Signal, Verdict
 from bisect_leak.measure.trial import Settings, TrialResult
@@ -72,6 +73,7 @@ class PythonOutcome:
     replicated: bool | None = None  # after a found answer with --confirm: did every run agree
     build_seconds: dict[str, float] = field(default_factory=dict)  # wheels; 0.0 when cached
     rounds: list[list[str]] = field(default_factory=list)  # --jobs/--dask: measured together
+    other_signals: list[SignalDiff] = field(default_factory=list)  # no leak to bisect: what else
     range: CommitRange | None = None  # a commit-level pass: where its candidates come from
     commits: PythonOutcome | None = None  # --repo: the commit-level pass after this one
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from bisect_leak.bisection.search import Bisection, SearchResult, SearchStatus, regression_states
 from bisect_leak.errors import ExitCode
+from bisect_leak.judge.bounds import SignalDiff, compare_bounds
 from bisect_leak.judge.verdict import Verdict
 from bisect_leak.planning.plan import Plan
 from bisect_leak.run import culprit, parallel, replication
@@ -57,6 +58,10 @@ def settle(plan: Plan, scenario: str, prober: Prober, search: SearchResult,
     py = prober.py
     py.search = search
     answered = answer(plan, scenario, py)
+    py.other_signals = other_signals(plan, prober)
+    if py.other_signals:
+        answered = answered[0], (answered[1] + "; the bounds differ on other signals: "
+                                 + "; ".join(d.describe() for d in py.other_signals))
     if executor is not None and search.found and plan.confirm:
         py.rounds += parallel.confirm_rounds(plan, prober, executor)
         confirmed = replication.judge(py, plan.confirm, answered)
@@ -68,6 +73,22 @@ def settle(plan: Plan, scenario: str, prober: Prober, search: SearchResult,
     py.exit_code, py.message = answered
     if plan.culprit and py.exit_code is ExitCode.ANSWER:
         py.culprits, py.culprit_message = culprit.find(plan, prober)
+
+
+def other_signals(plan: Plan, prober: Prober) -> list[SignalDiff]:
+    """When the bounds show no leak to bisect (or no fix to find) on the chosen signal: every
+    other signal that differs between them beyond its noise, with the flags to bisect it."""
+    py, s = prober.py, prober.py.search
+    if s is None or s.status is not SearchStatus.BOUNDS_CONTRADICT:
+        return []
+    (old_v, _), (new_v, new_verdict) = s.bounds
+    if new_verdict is regression_states(plan.fixed)[1]:
+        return []  # the older bound is what contradicts: not a question of signals
+    good_v, bad_v = (new_v, old_v) if plan.fixed else (old_v, new_v)
+    good, bad = py.trials.get(good_v), py.trials.get(bad_v)
+    if good is None or bad is None or Verdict.ERROR in (good.verdict, bad.verdict):
+        return []
+    return compare_bounds(good.samples, bad.samples, warmup=prober.settings.load.warmup)
 
 
 def check(prober: Prober, labels: Iterable[str]) -> tuple[ExitCode, str]:

@@ -43,6 +43,10 @@ def settings_for(plan: Plan, scenario: scenarios.Scenario) -> Settings:
         threshold = classify.DEFAULT_FDS_THRESHOLD
     if plan.metric is Signal.HELD and plan.threshold is None:
         threshold = classify.DEFAULT_HELD_THRESHOLD_KIB
+    never = None if plan.metric is Signal.HELD else classify.infeasible(
+        load.guards, load.sample_every, load.max_requests)
+    if never:  # after the CLI's overrides: settings that can never call anything
+        raise BadInput(f"scenario {scenario.name!r} with these settings: {never}")
     # --inspect never slows the search: inspection.inspect re-runs the answer afterwards
     return Settings(load=load, metric=plan.metric, threshold=threshold)
 
