@@ -9,6 +9,7 @@ from packaging.utils import canonicalize_name
 from bisect_leak import commits, freeze
 from bisect_leak.commit_search import CommitLevel
 from bisect_leak.commits import WORKTREE, FileChange
+from bisect_leak.lines import render as render_lines
 from bisect_leak.outcome import Outcome, PythonOutcome
 from bisect_leak.search import SearchStatus
 
@@ -53,6 +54,7 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
             "reproduce": reproduce(outcome, level, py),
             "culprit": level.py.culprit_message or None,
             "freeze_diff": [c.as_dict() for c in env_changes(outcome, level)],
+            **(level.py.lines.json_fields() if level.py.lines is not None else {}),
             "trials": [dict(t.to_dict(), commit=commit_json(level, v))
                        for v, t in level.py.trials.items()],
         },
@@ -96,6 +98,8 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         changes = env_changes(outcome, level)
         if changes:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
+        if level.py.lines is not None:  # --inspect (issue 16)
+            lines += ["  " + text for text in render_lines(level.py.lines, "commit")]
     if level.py.culprit_message:
         lines.append(f"  {level.py.culprit_message}")
     if level.py.trials:

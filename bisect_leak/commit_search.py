@@ -344,6 +344,10 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref) -> CommitLe
         from bisect_leak import culprit
 
         culprit.find(plan, prober)  # the first bad commit with each changed dependency set back
+    if plan.inspect and level.exit_code is ExitCode.ANSWER:  # the pair inspected; line answer
+        from bisect_leak import inspection
+
+        inspection.inspect(prober)
     return level
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bisect_leak import inspector, trial
+from bisect_leak import inspector, line_answer, trial
 from bisect_leak.envs import EnvBuildError
 from bisect_leak.prober import Prober
 from bisect_leak.trial import Settings
@@ -46,7 +46,8 @@ def targets(prober: Prober) -> list[str]:
 
 
 def inspect(prober: Prober) -> None:
-    """Attach what grows (``TrialResult.inspect``) to each target's trial, and say it."""
+    """Attach what grows (``TrialResult.inspect``) to each target's trial, and say it; for a
+    found pair, the changed lines that allocate it (``PythonOutcome.lines``, issue 16)."""
     settings = settings_for(prober.settings)
     python = prober.py.interpreter.version
     for version in targets(prober):
@@ -60,6 +61,7 @@ def inspect(prober: Prober) -> None:
         else:
             prober.reporter.info(f"{version} on Python {python}: inspection failed: "
                                  f"{found.get('error', 'no answer')}")
+    prober.py.lines = line_answer.for_pair(prober)
 
 
 def _inspect_one(prober: Prober, version: str, settings: Settings) -> dict:

@@ -55,6 +55,7 @@ class PythonOutcome:
     culprit_message: str = ""
     replicated: bool | None = None  # after a found answer with --confirm: did every run agree
     commits: Any = None  # commit_search.CommitLevel with --repo (issue 10)
+    lines: Any = None  # lines.LineAnswer after --inspect of a found pair (issue 16)
 
 
 @dataclass

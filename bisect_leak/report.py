@@ -11,6 +11,7 @@ from typing import TextIO
 from bisect_leak import commit_report
 from bisect_leak.classify import memory_figure
 from bisect_leak.evidence import freeze_changes
+from bisect_leak.lines import render as render_lines
 from bisect_leak.outcome import Outcome, PythonOutcome, describe
 from bisect_leak.search import SearchStatus
 from bisect_leak.trial import TrialResult
@@ -103,6 +104,8 @@ def summary_text(outcome: Outcome) -> str:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
         if py.culprit_message:
             lines.append(f"  {py.culprit_message}")
+        if py.lines is not None:  # --inspect: the changed lines that allocate what grows
+            lines += ["  " + text for text in render_lines(py.lines, "release")]
         lines += commit_report.summary_lines(outcome, py)  # --repo (issue 10)
         if py.search and py.search.status is SearchStatus.FOUND or plan.checks and py.trials:
             lines.append(f"  reproduce with: {outcome.reproduce(py)}")
@@ -163,6 +166,8 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "reproduce": outcome.reproduce(py),
         "trials": [t.to_dict() for t in py.trials.values()],
     })
+    if py.lines is not None:  # --inspect (issue 16)
+        data.update(py.lines.json_fields())
     data.update(commit_report.json_fields(outcome, py))  # --repo (issue 10)
     return data
 
