@@ -3,8 +3,10 @@
 The search's trials run plain uvicorn, so inspecting costs nothing while bisecting. After the
 answer, the last good and the first bad (with ``--check``, each version checked that got a
 verdict) run once more: the scenario's warm-up untraced, then a window of ``WINDOW``
-requests between the launcher's baseline (type counts; tracemalloc starts, one frame) and
-its diff (what was allocated in the window and is still alive, by line; counts again).
+requests between the launcher's baseline (type counts; tracemalloc starts, 25 frames) and
+its diff (what was allocated in the window and is still alive, by line with its heaviest
+stacks; counts again). For a found pair, :mod:`line_answer` then names the changed lines
+that allocate what grows.
 
 Why 2,000 requests: a leak of one object per request shows as +2,000 objects of its type,
 while a keep-alive server's objects in flight are bounded by its concurrency (the toy's
@@ -13,7 +15,9 @@ request) leaves about 49 KiB at its line, against 4-7 KiB at the busiest stable 
 longer window names nothing more and costs more: tracemalloc slows every allocation
 (2-3x per request on 3.12 with h11), and 5,000 requests made a toy bisection 1.6x slower.
 One frame names the allocating line, which for a kept object is the line that keeps it;
-each extra frame makes every allocation dearer.
+the line answer needs the stack up to the package's own code (a helper, a dependency or
+asyncio allocates; a changed call in the package leads there): 25 frames reach it from
+uvicorn's protocol and app frames. Each extra frame makes every allocation dearer.
 """
 
 from __future__ import annotations
