@@ -64,7 +64,8 @@ def _installed_sources(project: str, inspection: Mapping) -> dict[str, str]:
     for prefix in lines.prefixes_of(inspection):
         root = Path(prefix)
         for info in sorted(root.glob("*.dist-info")) if root.is_dir() else []:
-            if canonicalize_name(info.name.rsplit("-", 1)[0]).replace("-", "_") != name:
+            dist = info.name[:-len(".dist-info")].rsplit("-", 1)[0]
+            if canonicalize_name(dist).replace("-", "_") != name:
                 continue
             record = info / "RECORD"
             if not record.is_file():
