@@ -141,6 +141,9 @@ def markdown_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         out += ["", "Installed files it changed:", ""]
         out += [f"- `{FileChange(**f).stat()}`" for f in data["files"]]
         out += ["", f"`{data['show']}`"]
+    if level.py.lines is not None:  # --inspect (issue 16)
+        out += ["", f"Against the diff ({level.py.lines.against}):", "", "```",
+                *render_lines(level.py.lines, "commit"), "```"]
     return out
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bisect_leak import __version__, commit_report, freeze
 from bisect_leak.classify import memory_figure
+from bisect_leak.lines import render as render_lines
 from bisect_leak.outcome import Outcome, PythonOutcome
 from bisect_leak.search import SearchStatus
 from bisect_leak.trial import UNITS, TrialResult
@@ -147,6 +148,9 @@ def _what_grows(py: PythonOutcome, trials: list[TrialResult]) -> list[str]:
         out += [f"- {t.version} ({t.verdict.value}): types {types}; sites {sites}"]
         if top and len(top[0]) > 3 and top[0][3]:  # the line that keeps the most
             out += [f"  - `{short_site(top[0][0])}`: `{top[0][3]}`"]
+    if py.lines is not None:  # the changed lines that allocate it (issue 16)
+        out += ["", f"Against the diff ({py.lines.against}):", "", "```",
+                *render_lines(py.lines, "release"), "```"]
     return out + [""]
 
 
