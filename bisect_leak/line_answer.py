@@ -16,12 +16,14 @@ from bisect_leak.repo import GitError, Repo
 
 
 def line_answer(repo: Repo, old: str, new: str, inspection: Mapping,
-                package_dirs: Sequence[str], fixed: bool,
-                reference: Mapping | None = None) -> LineAnswer:
+                package_dirs: Sequence[str], fixed: bool, reference: Mapping | None = None,
+                labels: tuple[str, str] | None = None) -> LineAnswer:
     """The commit level: ``inspection`` is the growing run (the first bad ``new``; with
-    ``fixed``, the last leaking ``old``), intersected with ``git diff old new`` on the side
-    that run executed; ``package_dirs``: the package folders (``commits.package_roots``)."""
-    against = f"git diff {old[:10]} {new[:10]}"
+    ``fixed``, the last leaking ``old``), intersected with ``git diff old new`` (commits or
+    trees) on the side that run executed; ``package_dirs``: the package folders
+    (``commits.package_roots``); ``labels``: how ``old`` and ``new`` are named."""
+    shown = labels or (old[:10], new[:10])
+    against = f"git diff {shown[0]} {shown[1]}"
     try:
         hunks = lines.parse_diff(repos.diff_text(repo, old, new))
     except GitError as exc:
@@ -97,7 +99,7 @@ def for_pair(prober) -> LineAnswer | None:
     sources = getattr(prober, "sources", None)
     if sources is not None:
         return line_answer(prober.repo, sources[s.last_old][0], sources[s.first_new][0],
-                           found, prober.level.roots, fixed, other)
+                           found, prober.level.roots, fixed, other, (s.last_old, s.first_new))
     if "sites" not in found or not (old.inspect and new.inspect):
         return _answer(found, {}, (), None, f"installed files of {s.last_old} and "
                                               f"{s.first_new}")

@@ -211,9 +211,16 @@ def repo_path(relative: str, roots: Sequence[str], known: Iterable[str] = ()) ->
     return None
 
 
-def display_path(path: str, prefixes: Sequence[str]) -> str:
-    """How a file outside the repository is shown: relative to its install prefix."""
-    return installed_relative(path, prefixes) or path
+def display_path(path: str, prefixes: Sequence[str], stdlib: Sequence[str] = ()) -> str:
+    """How a file outside the repository is shown: relative to its install prefix, or as
+    ``<stdlib>/asyncio/streams.py``."""
+    found = installed_relative(path, prefixes)
+    if found is not None:
+        return found
+    for prefix in stdlib:
+        if prefix and path.startswith(prefix.rstrip("/") + "/"):
+            return "<stdlib>/" + path[len(prefix.rstrip("/")) + 1:]
+    return path
 
 
 # -- the inspection's sites ----------------------------------------------------------------
@@ -235,9 +242,15 @@ def sites_of(inspection: Mapping) -> list[Site]:
     return out
 
 
-def prefixes_of(inspection: Mapping) -> tuple[str, ...]:
+def prefixes_of(inspection: Mapping, keys: Sequence[str] = ("purelib", "platlib")
+                ) -> tuple[str, ...]:
+    """The env's install prefixes the launcher reported (``stdlib``, ``platstdlib``: the
+    standard library's)."""
     paths = inspection.get("paths") or {}
-    return tuple(p for p in (paths.get("purelib"), paths.get("platlib")) if p)
+    return tuple(p for p in (paths.get(k) for k in keys) if p)
+
+
+STDLIB = ("stdlib", "platstdlib")
 
 
 # -- the answer ----------------------------------------------------------------------------
@@ -263,7 +276,7 @@ def intersect(inspection: Mapping, changed: Mapping[tuple[str, int], str],
     (:func:`changed_lines`); ``roots``: the package folders in the repository (empty at
     release level, where the installed paths are the paths); ``reference``: the other
     version's inspection, whose sites at the same code do not count as growth."""
-    prefixes = prefixes_of(inspection)
+    prefixes, stdlib = prefixes_of(inspection), prefixes_of(inspection, STDLIB)
     known = {path for path, _ in changed}
 
     def mapped(path: str) -> str | None:
@@ -275,7 +288,7 @@ def intersect(inspection: Mapping, changed: Mapping[tuple[str, int], str],
     rows = []
     for site in sites_of(inspection):
         path = mapped(site.frame.path)
-        shown = path or display_path(site.frame.path, prefixes)
+        shown = path or display_path(site.frame.path, prefixes, stdlib)
         if site.bytes < floor or site.bytes <= OVER_REFERENCE * held.get((shown, site.code), 0):
             continue
         here = changed.get((path, site.frame.line)) if path else None
@@ -303,12 +316,12 @@ def _nearest_changed(stack: Stack, changed: Mapping[tuple[str, int], str],
 
 
 def _held_by_code(inspection: Mapping, roots: Sequence[str]) -> dict[tuple[str, str], int]:
-    prefixes = prefixes_of(inspection)
+    prefixes, stdlib = prefixes_of(inspection), prefixes_of(inspection, STDLIB)
     held: dict[tuple[str, str], int] = {}
     for site in sites_of(inspection):
         relative = installed_relative(site.frame.path, prefixes)
         path = repo_path(relative, roots) if relative is not None else None
-        key = (path or display_path(site.frame.path, prefixes), site.code)
+        key = (path or display_path(site.frame.path, prefixes, stdlib), site.code)
         held[key] = held.get(key, 0) + site.bytes
     return held
 

@@ -103,6 +103,9 @@ def test_installed_paths_back_to_the_repository() -> None:
     # another prefix than the env reported, the stdlib
     assert lines.installed_relative("/x/site-packages/pkg/a.py", [purelib]) == "pkg/a.py"
     assert lines.installed_relative("/usr/lib/python3.12/asyncio/streams.py", [purelib]) is None
+    assert lines.display_path("/usr/lib/python3.12/asyncio/streams.py", [purelib],
+                              ["/usr/lib/python3.12"]) == "<stdlib>/asyncio/streams.py"
+    assert lines.display_path(f"{purelib}/h11/_state.py", [purelib]) == "h11/_state.py"
 
 
 PURE = "/env/lib/python3.12/site-packages"
