@@ -57,7 +57,7 @@ def _answer(inspection: Mapping, changed: Mapping, roots: Sequence[str],
         "(descriptors, native memory), or too little to name")
     if not changed:
         note = note or "the diff changes no line on this side"
-    return LineAnswer(tuple(rows), against, note)
+    return LineAnswer(tuple(rows), against, note, int(inspection.get("frames") or 1))
 
 
 def _installed_sources(project: str, inspection: Mapping) -> dict[str, str]:

@@ -263,11 +263,12 @@ class LineAnswer:
     rows: tuple[Line, ...]
     against: str  # the diff: "git diff A B", "installed files of 1.0.0 and 1.1.0"
     note: str = ""  # why there is no row (inspection failed, nothing grew)
+    frames: int = 1  # how many frames of each stack the launcher kept (the search's depth)
 
     def json_fields(self) -> dict:
         """``lines`` (the rows), ``lines_against`` and ``lines_note``."""
         return {"lines": [r.as_dict() for r in self.rows], "lines_against": self.against,
-                "lines_note": self.note}
+                "lines_note": self.note, "lines_frames": self.frames}
 
 
 def intersect(inspection: Mapping, changed: Mapping[tuple[str, int], str],
@@ -348,9 +349,10 @@ def render(answer: LineAnswer, what: str = "commit", top: int = 5) -> list[str]:
         out += [f"  {r.via.path}:{r.via.line}  {r.via.code[:60]}  +{r.kib:,.1f} KiB  "
                 f"-> {r.path}:{r.line}  {r.code[:60]}" for r in called if r.via]
     if untouched:
-        head = (f"the growth comes from code the {what} did not touch (no changed line on "
-                "its stack):" if not (direct or called) else f"also growing, in code the "
-                f"{what} did not touch:")
+        head = (f"the growth comes from code the {what} did not touch (no changed line "
+                f"among the {answer.frames} innermost frames of its stacks):"
+                if not (direct or called) else f"also growing, in code the {what} did not "
+                "touch:")
         out.append(head)
         out += [f"  {r.path}:{r.line}  {r.code[:80]}  +{r.kib:,.1f} KiB" for r in untouched]
     return out

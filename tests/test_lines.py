@@ -159,8 +159,9 @@ def test_an_allocation_in_the_diff_and_growth_the_diff_did_not_touch() -> None:
     # nothing on the stack changed: said plainly
     alone = lines.intersect(found, {("pkg/other.py", 1): "x"}, ["pkg/"])
     assert all(not r.changed for r in alone)
-    said = lines.render(lines.LineAnswer(tuple(alone), "git diff a b"))
-    assert said[0].startswith("the growth comes from code the commit did not touch")
+    said = lines.render(lines.LineAnswer(tuple(alone), "git diff a b", frames=8))
+    assert said[0].startswith("the growth comes from code the commit did not touch (no "
+                              "changed line among the 8 innermost frames")
 
 
 def test_what_the_reference_run_holds_too_is_not_growth() -> None:
@@ -180,7 +181,8 @@ def test_nothing_grows_says_why() -> None:
     answer = lines.LineAnswer((), "git diff a b", "no allocation site holds 8 bytes")
     assert lines.render(answer) == ["line answer (git diff a b): no allocation site holds 8 bytes"]
     assert answer.json_fields() == {"lines": [], "lines_against": "git diff a b",
-                                    "lines_note": "no allocation site holds 8 bytes"}
+                                    "lines_note": "no allocation site holds 8 bytes",
+                                    "lines_frames": 1}
 
 
 def test_record_lists_the_installed_sources() -> None:

@@ -30,9 +30,12 @@ import tracemalloc
 
 TOP = 15
 # Frames kept per allocation: enough to reach the package's own code from the allocating
-# line (uvicorn's protocol code sits a few frames above asyncio's, a helper or dependency a
-# few more); every frame makes each traced allocation dearer (bisect_leak/inspection.py).
-FRAMES = int(os.environ.get("BISECT_LEAK_TRACEMALLOC_FRAMES", "25"))
+# line. On uvicorn 0.14.0's leak the changed calls sat 1-3 frames above the allocation (and
+# whole stacks were 9-15 deep); every frame makes each traced allocation dearer, about
+# linearly: the toy's 2,000-request window took 6 s with 1 frame, 14 s with 4, 25 s with
+# 8, 41 s with 12 and 70-90 s with 25 (3.12, machine loaded). BISECT_LEAK_TRACEMALLOC_FRAMES
+# (when the launcher is run by hand) changes it.
+FRAMES = int(os.environ.get("BISECT_LEAK_TRACEMALLOC_FRAMES", "8"))
 STACKS = 3  # heaviest distinct stacks reported per growing site
 TIMEOUT = 60.0  # seconds the main thread gets to run a collection
 WAKE = signal.SIGUSR2
