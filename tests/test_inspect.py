@@ -40,7 +40,8 @@ def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    trials = {t["version"]: t for t in json.loads(out.read_text())["trials"]}
+    data = json.loads(out.read_text())
+    trials = {t["version"]: t for t in data["trials"]}
     bad, good = trials[TOY_FIRST_BAD]["inspect"], trials[TOY_LAST_GOOD]["inspect"]
     # the search ran plain; only the answer's pair was inspected, afterwards, over the window
     assert sorted(v for v, t in trials.items() if t["inspect"]) == [TOY_LAST_GOOD, TOY_FIRST_BAD]
@@ -55,3 +56,12 @@ def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_
     assert "What grows" in text and "`bytearray`" in text
     assert "`_LEAK.append(bytearray(1024))`" in text  # the line that keeps them
     assert f"{TOY_FIRST_BAD} on Python {interp.version}: grew: bytearray" in proc.stderr
+    # the line answer against the two releases' installed files: the line that keeps them
+    assert bad["frames"] == 8 and bad["stacks"] and bad["paths"]["purelib"]
+    first = data["lines"][0]
+    assert (first["path"], first["code"], first["in_diff"], first["via"]) == (
+        "leakytoy/__init__.py", "_LEAK.append(bytearray(1024))", True, None)
+    assert first["kib"] >= inspection.WINDOW  # 1 KiB and more kept per traced request
+    assert data["lines_against"] == f"installed files of {TOY_LAST_GOOD} and {TOY_FIRST_BAD}"
+    assert "changed lines that allocate what grows:" in proc.stdout
+    assert "leakytoy/__init__.py:" in text.split("Against the diff (installed files")[1]

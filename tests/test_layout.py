@@ -26,7 +26,7 @@ LAYERS = (
     ("commands",),
 )
 #: data in, data out: no processes, sockets, clocks of the machine or files written
-PURE = ("judge", "bisection", "candidates.commits", "candidates.candidate",
+PURE = ("judge", "bisection", "candidates.commits", "candidates.candidate", "candidates.lines",
         "environments.freeze", "map.grid")
 IMPURE_IMPORTS = {"subprocess", "socket", "psutil", "httpx", "bisect_leak.processes",
                   "threading", "shutil"}

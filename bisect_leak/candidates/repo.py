@@ -159,3 +159,10 @@ class Repo:
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def diff_text(repo: Repo, old: str, new: str) -> str:
+    """``git diff -U0`` from tree-ish ``old`` to ``new``, renames followed (a moved file's
+    unchanged lines are not changes): the hunks of the line answer (issue 16)."""
+    return repo._git("diff", "-U0", "--find-renames", "--no-color", "--no-ext-diff",
+                     "--no-textconv", old, new, timeout=300)

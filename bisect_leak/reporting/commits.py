@@ -9,6 +9,7 @@ from packaging.utils import canonicalize_name
 from bisect_leak.bisection.search import SearchStatus
 from bisect_leak.candidates import commits
 from bisect_leak.candidates.commits import WORKTREE, Commit, FileChange
+from bisect_leak.candidates.lines import render as render_lines
 from bisect_leak.environments import freeze
 from bisect_leak.reporting.table import trial_row
 from bisect_leak.run.outcome import Outcome, PythonOutcome
@@ -65,6 +66,7 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
             "reproduce": reproduce(outcome, level, py),
             "culprit": level.culprit_message or None,
             "freeze_diff": [c.as_dict() for c in env_changes(outcome, level)],
+            **(level.py.lines.json_fields() if level.py.lines is not None else {}),
             "trials": [dict(t.to_dict(), commit=commit_json(level, v))
                        for v, t in level.trials.items()],
         },
@@ -108,6 +110,8 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         changes = env_changes(outcome, level)
         if changes:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
+        if level.lines is not None:  # --inspect (issue 16)
+            lines += ["  " + text for text in render_lines(level.lines, "commit")]
     if level.culprit_message:
         lines.append(f"  {level.culprit_message}")
     if level.trials:
@@ -147,6 +151,9 @@ def markdown_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         out += ["", "Installed files it changed:", ""]
         out += [f"- `{FileChange(**f).stat()}`" for f in data["files"]]
         out += ["", f"`{data['show']}`"]
+    if level.py.lines is not None:  # --inspect (issue 16)
+        out += ["", f"Against the diff ({level.py.lines.against}):", "", "```",
+                *render_lines(level.py.lines, "commit"), "```"]
     return out
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bisect_leak import __version__
 from bisect_leak.bisection.search import SearchStatus
+from bisect_leak.candidates.lines import render as render_lines
 from bisect_leak.environments import freeze
 from bisect_leak.measure.trial import TrialResult
 from bisect_leak.reporting import commits as commit_report
@@ -130,6 +131,9 @@ def _what_grows(py: PythonOutcome, trials: list[TrialResult]) -> list[str]:
         out += [f"- {t.version} ({t.verdict.value}): types {types}; sites {sites}"]
         if top and len(top[0]) > 3 and top[0][3]:  # the line that keeps the most
             out += [f"  - `{short_site(top[0][0])}`: `{top[0][3]}`"]
+    if py.lines is not None:  # the changed lines that allocate it (issue 16)
+        out += ["", f"Against the diff ({py.lines.against}):", "", "```",
+                *render_lines(py.lines, "release"), "```"]
     return out + [""]
 
 

@@ -55,6 +55,8 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         "reproduce": outcome.reproduce(py),
         "trials": [t.to_dict() for t in py.trials.values()],
     })
+    if py.lines is not None:  # --inspect (issue 16)
+        data.update(py.lines.json_fields())
     data.update(commit_report.json_fields(outcome, py))  # --repo (issue 10)
     return data
 

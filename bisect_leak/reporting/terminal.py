@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from bisect_leak.bisection.search import SearchStatus
+from bisect_leak.candidates.lines import render as render_lines
 from bisect_leak.judge.classify import memory_figure
 from bisect_leak.judge.verdict import Verdict
 from bisect_leak.measure.trial import TrialResult
@@ -104,6 +105,8 @@ def summary_text(outcome: Outcome) -> str:
         if py.rounds:
             lines.append(f"  {len(py.rounds)} round(s): " + " | ".join(
                 ", ".join(r) for r in py.rounds))
+        if py.lines is not None:  # --inspect: the changed lines that allocate what grows
+            lines += ["  " + text for text in render_lines(py.lines, "release")]
         lines += commit_report.summary_lines(outcome, py)  # --repo (issue 10)
         if py.search and py.search.status is SearchStatus.FOUND or plan.checks and py.trials:
             lines.append(f"  reproduce with: {outcome.reproduce(py)}")

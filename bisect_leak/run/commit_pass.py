@@ -20,9 +20,9 @@ from bisect_leak.candidates import candidate, commits
 from bisect_leak.candidates.candidate import Candidate
 from bisect_leak.candidates.commits import WORKTREE, Commit, FileChange
 from bisect_leak.candidates.repo import Repo, now
-from bisect_leak.errors import BadInput
+from bisect_leak.errors import BadInput, ExitCode
 from bisect_leak.planning.plan import Plan
-from bisect_leak.run import parallel, passes
+from bisect_leak.run import inspection, parallel, passes
 from bisect_leak.run.executors import Executor
 from bisect_leak.run.outcome import CommitRange, PythonOutcome
 from bisect_leak.run.prober import Prober
@@ -253,6 +253,8 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref, scenario: s
     else:
         search = parallel.bisect(plan, prober, executor)
     passes.settle(plan, scenario, prober, search, executor)
+    if plan.inspect and py.exit_code is ExitCode.ANSWER:  # the pair inspected: line answer
+        inspection.inspect(prober)
     return py
 
 

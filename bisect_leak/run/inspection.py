@@ -3,8 +3,10 @@
 The search's trials run plain uvicorn, so inspecting costs nothing while bisecting. After the
 answer, the last good and the first bad (with ``--check``, each version checked that got a
 verdict) run once more: the scenario's warm-up untraced, then a window of ``WINDOW``
-requests between the launcher's baseline (type counts; tracemalloc starts, one frame) and
-its diff (what was allocated in the window and is still alive, by line; counts again).
+requests between the launcher's baseline (type counts; tracemalloc starts, 8 frames) and
+its diff (what was allocated in the window and is still alive, by line with its heaviest
+stacks; counts again). For a found pair, :mod:`line_answer` then names the changed lines
+that allocate what grows.
 
 Why 2,000 requests: a leak of one object per request shows as +2,000 objects of its type,
 while a keep-alive server's objects in flight are bounded by its concurrency (the toy's
@@ -13,7 +15,11 @@ request) leaves about 49 KiB at its line, against 4-7 KiB at the busiest stable 
 longer window names nothing more and costs more: tracemalloc slows every allocation
 (2-3x per request on 3.12 with h11), and 5,000 requests made a toy bisection 1.6x slower.
 One frame names the allocating line, which for a kept object is the line that keeps it;
-each extra frame makes every allocation dearer.
+the line answer needs the stack up to the package's own code (a helper, a dependency or
+asyncio allocates; a changed call in the package leads there). On uvicorn 0.14.0's leak
+the changed calls sat 1-3 frames above the allocation, so 8 frames; each extra frame makes
+every allocation dearer, about linearly (25 frames made the toy's window 13x slower than
+one frame on 3.12, 8 frames about 4x: probe/launcher.py has the figures).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from bisect_leak.environments.env import EnvBuildError
 from bisect_leak.judge.verdict import Verdict
 from bisect_leak.measure import inspector, trial
 from bisect_leak.measure.trial import Settings
+from bisect_leak.run import line_answer
 from bisect_leak.run.prober import Prober
 
 WINDOW = 2000  # requests traced after the warm-up (see the module docstring)
@@ -46,7 +53,8 @@ def targets(prober: Prober) -> list[str]:
 
 
 def inspect(prober: Prober) -> None:
-    """Attach what grows (``TrialResult.inspect``) to each target's trial, and say it."""
+    """Attach what grows (``TrialResult.inspect``) to each target's trial, and say it; for a
+    found pair, the changed lines that allocate it (``PythonOutcome.lines``, issue 16)."""
     settings = settings_for(prober.settings)
     python = prober.py.interpreter.version
     for version in targets(prober):
@@ -60,6 +68,7 @@ def inspect(prober: Prober) -> None:
         else:
             prober.reporter.info(f"{version} on Python {python}: inspection failed: "
                                  f"{found.get('error', 'no answer')}")
+    prober.py.lines = line_answer.for_pair(prober)
 
 
 def _inspect_one(prober: Prober, version: str, settings: Settings) -> dict:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bisect_leak.bisection.search import SearchResult
 from bisect_leak.candidates.candidate import Candidate
+from bisect_leak.candidates.lines import LineAnswer
 from bisect_leak.environments import freeze
 from bisect_leak.environments.interpreters import Interpreter
 from bisect_leak.errors import ExitCode
@@ -89,6 +90,7 @@ class PythonOutcome:
         if s is None or not s.found or s.first_new is None:
             return None
         return self.candidates.get(s.first_new)
+    lines: LineAnswer | None = None  # --inspect of a found pair: the changed lines (issue 16)
 
 
 @dataclass

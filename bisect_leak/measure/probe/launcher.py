@@ -24,11 +24,19 @@ import os
 import signal
 import socket
 import sys
+import sysconfig
 import threading
 import tracemalloc
 
 TOP = 15
-FRAMES = 1  # the allocating line is the site; more frames cost more per allocation
+# Frames kept per allocation: enough to reach the package's own code from the allocating
+# line. On uvicorn 0.14.0's leak the changed calls sat 1-3 frames above the allocation (and
+# whole stacks were 9-15 deep); every frame makes each traced allocation dearer, about
+# linearly: the toy's 2,000-request window took 6 s with 1 frame, 14 s with 4, 25 s with
+# 8, 41 s with 12 and 70-90 s with 25 (3.12, machine loaded). BISECT_LEAK_TRACEMALLOC_FRAMES
+# (when the launcher is run by hand) changes it.
+FRAMES = int(os.environ.get("BISECT_LEAK_TRACEMALLOC_FRAMES", "8"))
+STACKS = 3  # heaviest distinct stacks reported per growing site
 TIMEOUT = 60.0  # seconds the main thread gets to run a collection
 WAKE = signal.SIGUSR2
 _state = {}
@@ -120,22 +128,43 @@ def diff():
         key=lambda item: -item[1],
     )
     types = [[name, delta, now.get(name, 0)] for name, delta in growth[:TOP] if delta > 0]
-    return {"ok": True, "types": types, "sites": _with_code(sites),
-            "gc_counts": list(gc.get_count())}
+    answer = {"ok": True, "types": types, "sites": _with_code(sites[0]),
+              "gc_counts": list(gc.get_count()), "frames": FRAMES,
+              "paths": {k: sysconfig.get_paths().get(k) for k in ("purelib", "platlib",
+                                                                 "stdlib", "platstdlib")}}
+    answer.update(stacks=sites[1], files=sites[2])
+    return answer
 
 
 def _sites():
     """The top lines by memory allocated since the baseline and still alive:
-    ``[file:line, bytes, blocks, the line's code]``."""
+    ``[file:line, bytes, blocks]`` each; per line its heaviest stacks,
+    ``{file:line: [[bytes, [[file index, line], ...innermost first]], ...]}``; the files."""
     snap = _snapshot()
     tracemalloc.stop()
     if snap is None:
-        return []
+        return [], {}, []
     sites = []
     for stat in snap.statistics("lineno")[:TOP]:
         frame = stat.traceback[0]
         sites.append([f"{frame.filename}:{frame.lineno}", stat.size, stat.count])
-    return sites
+    return (sites,) + _stacks(snap, set(site[0] for site in sites))
+
+
+def _stacks(snap, keys):
+    """The heaviest stacks that end at each of ``keys`` (a Traceback runs oldest first)."""
+    files = {}
+    stacks = {}
+    for stat in snap.statistics("traceback"):
+        top = stat.traceback[-1]
+        key = f"{top.filename}:{top.lineno}"
+        if key not in keys or len(stacks.get(key, ())) >= STACKS:
+            continue
+        frames = [[files.setdefault(f.filename, len(files)), f.lineno]
+                  for f in reversed(stat.traceback)]
+        stacks.setdefault(key, []).append([stat.size, frames])
+    names = sorted(files, key=files.get)
+    return stacks, names
 
 
 def _with_code(sites):
