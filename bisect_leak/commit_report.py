@@ -52,7 +52,9 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
             "build_seconds": {k: round(v, 2) for k, v in level.build_seconds.items()},
             "reproduce": reproduce(outcome, level, py),
             "culprit": level.py.culprit_message or None,
-            "freeze_diff": [c.as_dict() for c in env_changes(outcome, level)],
+            "freeze_diff": [c.as_dict() for c in env_changes(outcome, level, py)],
+            "resolved_as_of": level.py.resolved_as_of,
+            "resolved_why": level.py.resolved_why,
             "trials": [dict(t.to_dict(), commit=commit_json(level, v))
                        for v, t in level.py.trials.items()],
         },
@@ -96,6 +98,14 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         changes = env_changes(outcome, level)
         if changes:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
+        else:
+            lines.append(f"  envs differ only in {outcome.plan.name} itself (every other "
+                         "package the same version)")
+    if answer is None and outcome.plan.checks:
+        changes = env_changes(outcome, level, py)
+        if changes:
+            lines.append("  envs of the first and last check differ in: "
+                         + ", ".join(str(c) for c in changes))
     if level.py.culprit_message:
         lines.append(f"  {level.py.culprit_message}")
     if level.py.trials:
@@ -140,12 +150,21 @@ def markdown_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
     return out
 
 
-def env_changes(outcome: Outcome, level: CommitLevel) -> list[freeze.Change]:
-    """Dependencies that differ between the last good and first bad commit's envs (the
-    package itself, a built wheel each, left out)."""
+def env_changes(outcome: Outcome, level: CommitLevel,
+                py: PythonOutcome | None = None) -> list[freeze.Change]:
+    """Dependencies that differ between the last good and first bad commit's envs, or with
+    checks between the first check's env (a release's, when one is checked) and the last
+    commit's (the package itself, a built wheel each, left out)."""
     s = level.py.search
-    if s is None or not s.found:
+    if s is not None and s.found:
+        before, after = level.py.trials[s.last_old], level.py.trials[s.first_new]
+    elif s is None and outcome.plan.checks:
+        checked = [t for t in (*(py.trials.values() if py else ()), *level.py.trials.values())
+                   if t.freeze]
+        if len(checked) < 2:
+            return []
+        before, after = checked[0], checked[-1]
+    else:
         return []
-    before, after = level.py.trials[s.last_old], level.py.trials[s.first_new]
     name = canonicalize_name(outcome.plan.name)
     return [c for c in freeze.diff(before.freeze, after.freeze) if c.name != name]

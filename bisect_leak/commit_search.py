@@ -18,12 +18,12 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from bisect_leak import builds, commits, releases, replication
-from bisect_leak.commits import WORKTREE, Commit, FileChange
+from bisect_leak import builds, commits, releases, replication, resolution
+from bisect_leak.commits import WORKTREE, Commit
 from bisect_leak.errors import BadInput, ExitCode
 from bisect_leak.outcome import PythonOutcome, describe
 from bisect_leak.plan import Plan, Resolve
-from bisect_leak.prober import RESOLVE_MARGIN, Prober
+from bisect_leak.prober import Prober
 from bisect_leak.repo import GitError, Repo, now
 from bisect_leak.search import Bisection, SearchStatus, regression_states
 from bisect_leak.trial import TrialResult
@@ -159,7 +159,9 @@ def _check_project(repo: Repo, name: str, treeish: str) -> None:
 
 def _check_head_clean(repo: Repo, plan: Plan, refs: list[Ref]) -> None:
     """HEAD while installed files have uncommitted changes is ambiguous: say which to use."""
-    if not any(r.text in HEAD_SPELLINGS for r in refs):
+    head = repo.head()
+    if not any(r.text in HEAD_SPELLINGS or (r.sha is not None and r.sha == head)
+               for r in refs):
         return
     roots = commits.package_roots(repo.paths("HEAD"), plan.name)
     dirty = [p for p in repo.dirty_paths() if commits.installs(p, roots)]
@@ -178,10 +180,11 @@ class CommitProber(Prober):
 
     def __init__(self, base: Prober, repo: Repo, level: CommitLevel):
         super().__init__(base.plan, base.scenario, base.settings, base.store, base.reporter,
-                         level.py, releases.Selection(()))
+                         level.py, releases.Selection(()), pin_uploads=base.pin_uploads)
         self.repo = repo
         self.level = level
         self.sources: dict[str, tuple[str, datetime]] = {}  # label -> (tree, date)
+        self.snapshot: datetime | None = None  # issue 16: one resolution day for them all
         self.wheels: dict[str, Path] = {}
 
     def add(self, label: str, tree: str, date: datetime, commit: Commit) -> None:
@@ -191,21 +194,35 @@ class CommitProber(Prober):
     def installed(self, version: str) -> tuple[str, datetime | None]:
         plan = self.plan
         return (f"{plan.name}{plan.extras} @ {self.wheels[version].as_uri()}",
-                self.sources[version][1].astimezone(timezone.utc))
+                self.day(version))
+
+    def day(self, version: str) -> datetime:
+        return (self.snapshot or self.sources[version][1]).astimezone(timezone.utc)
+
+    def day_name(self, version: str) -> str:
+        return "the newest commit measured" if self.snapshot else f"commit {version}'s date"
+
+    def freeze_snapshot(self) -> None:
+        """Every commit added so far resolved as of one day (issue 16), and say which."""
+        self.snapshot = resolution.snapshot(d for _, d in self.sources.values())
+        chosen = self.as_of(next(iter(self.sources))) if self.sources else None
+        if chosen is not None:
+            self.reporter.info(f"dependencies of every commit resolved as of "
+                               f"{chosen.exclude_newer[:10]}: {chosen.why}")
 
     def wheel_spec(self, label: str) -> builds.WheelSpec:
-        tree, date = self.sources[label]
+        tree, _ = self.sources[label]
         plan = self.plan
-        exclude = None
-        if plan.resolve is Resolve.RELEASE_DATE:
-            day = date.astimezone(timezone.utc) + RESOLVE_MARGIN
-            exclude = day.strftime("%Y-%m-%dT%H:%M:%SZ")
+        chosen = self.as_of(label) if plan.resolve is Resolve.RELEASE_DATE else None
+        exclude = chosen.exclude_newer if chosen else None
+        sha = self.level.commits[label].sha
         return builds.WheelSpec(
             tree=tree, project=canonicalize_name(plan.name),
             python=str(self.py.interpreter.path), python_version=self.py.interpreter.version,
             index_url=plan.index_url,
             find_links=str(plan.find_links.resolve()) if plan.find_links else None,
-            no_index=plan.no_index, exclude_newer=exclude)
+            no_index=plan.no_index, exclude_newer=exclude,
+            version=self.repo.pretend_version(sha if sha != WORKTREE else "HEAD"))
 
     def probe(self, version: str) -> TrialResult:
         if version in self.py.trials:
@@ -231,8 +248,7 @@ class CommitProber(Prober):
 
 
 def _worktree_commit(repo: Repo) -> Commit:
-    paths = repo.dirty_paths()
-    files = tuple(FileChange(p, None, None) for p in paths)
+    files = repo.worktree_changes(repo.worktree_tree())
     return Commit(WORKTREE, "the working tree with its uncommitted changes", now(),
                   ("HEAD",), files)
 
@@ -265,6 +281,7 @@ def check(plan: Plan, rp: RepoPlan, base: Prober) -> CommitLevel | None:
     for ref in rp.commit_checks:
         label = _add_ref(prober, rp.repo, ref)
         level.py.versions.append(label)
+    prober.freeze_snapshot()
     for label in level.py.versions:
         _announce(prober, label)
         prober.probe(label)
@@ -311,9 +328,11 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref) -> CommitLe
     level, prober = _new_level(plan, base, repo)
     new_sha = new.sha or repo.resolve("HEAD", new.flag)
     assert old.sha is not None
+    old = _on_first_parent_line(repo, base, old, new_sha)
+    assert old.sha is not None
     history = repo.first_parent(old.sha, new_sha)
     level.in_range = len(history) + (1 if new.sha is None else 0)
-    level.roots = commits.package_roots(repo.paths(new_sha), plan.name)
+    level.roots = repo.package_roots((old.sha, new_sha), plan.name)
     middle = history if new.sha is None else history[:-1]
     chosen = commits.candidates(middle, level.roots)
     level.candidates = len(chosen) + 1  # the new bound is a change too
@@ -324,6 +343,7 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref) -> CommitLe
         labels.append(c.short)
     labels.append(_add_ref(prober, repo, new))
     level.py.versions = labels
+    prober.freeze_snapshot()
     base.reporter.info(
         f"commits {level.range_text}: {level.in_range} on the first-parent history, "
         f"{len(chosen)} between the bounds change installed files "
@@ -345,6 +365,21 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref) -> CommitLe
 
         culprit.find(plan, prober)  # the first bad commit with each changed dependency set back
     return level
+
+
+def _on_first_parent_line(repo: Repo, base: Prober, old: Ref, new_sha: str) -> Ref:
+    """``old`` itself, or, when it lies on a side branch of ``new``'s first-parent line, the
+    merge that brought it in (said in the output): its first parent lacks ``old``'s changes,
+    so a first-parent range from ``old`` would blame them on a main-line commit."""
+    start = repo.first_containing(old.sha or "", new_sha)
+    if start == old.sha:
+        return old
+    merge = repo.commit(start)
+    base.reporter.info(
+        f"{old.flag} {old.text} is on a side branch: it reached the first-parent history "
+        f"through merge {merge.short} ({merge.subject[:60]}); the commit search starts from "
+        f"that merge (to search inside the branch, pass --good/--bad on its own line)")
+    return Ref(old.text, old.flag, start, tag=f"{merge.short} (merging {_bound_text(old)})")
 
 
 def _bound_text(ref: Ref) -> str:

@@ -6,12 +6,12 @@ import hashlib
 import json
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bisect_leak import classify, releases, trial
+from bisect_leak import classify, releases, resolution, trial
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.envs import EnvBuildError, EnvSpec
@@ -20,7 +20,7 @@ from bisect_leak.plan import Plan, Resolve
 from bisect_leak.trial import Settings, TrialResult
 from bisect_leak.verdict import Assessment, Signal, Verdict
 
-RESOLVE_MARGIN = timedelta(days=1)  # a release's own dependencies often ship the same day
+RESOLVE_MARGIN = resolution.MARGIN
 
 
 class Prober:
@@ -28,7 +28,8 @@ class Prober:
 
     def __init__(self, plan: Plan, scenario: scenarios.Scenario, settings: Settings,
                  store: Store, reporter: Reporter, py: PythonOutcome,
-                 selection: releases.Selection):
+                 selection: releases.Selection,
+                 pin_uploads: dict[str, datetime] | None = None):
         self.plan: Plan = plan
         self.scenario: scenarios.Scenario = scenario
         self.settings: Settings = settings
@@ -36,6 +37,7 @@ class Prober:
         self.reporter: Reporter = reporter
         self.py: PythonOutcome = py
         self.selection: releases.Selection = selection
+        self.pin_uploads: dict[str, datetime] = dict(pin_uploads or {})  # exact --with pins
 
     def installed(self, version: str) -> tuple[str, datetime | None]:
         """What gets installed for ``version`` (a requirement) and the date it stands for.
@@ -43,9 +45,23 @@ class Prober:
         plan = self.plan
         return f"{plan.name}{plan.extras}=={version}", self.selection.release(version).uploaded
 
+    def day(self, version: str) -> datetime | None:
+        """The date ``version`` stands for (a release's upload)."""
+        return self.selection.release(version).uploaded
+
+    def day_name(self, version: str) -> str:
+        """What :meth:`day` is, for the output."""
+        return f"{self.plan.name} {version}'s upload"
+
+    def as_of(self, version: str) -> resolution.AsOf | None:
+        """The day ``version``'s env is resolved as of (None: the index as it is now)."""
+        if self.plan.resolve is not Resolve.RELEASE_DATE:
+            return None
+        return resolution.as_of(self.day(version), self.day_name(version), self.pin_uploads)
+
     def spec(self, version: str) -> EnvSpec:
         plan, name = self.plan, canonicalize_name(self.plan.name)
-        pin, uploaded = self.installed(version)
+        pin, _ = self.installed(version)
         reqs = [pin]
         pinned = {canonicalize_name(requirement_name(p)) for p in plan.withs} | {name}
         reqs += [r for r in self.scenario.requirements
@@ -54,9 +70,8 @@ class Prober:
         if not any(canonicalize_name(requirement_name(r)) == "uvicorn" for r in reqs):
             reqs.append("uvicorn")
         overrides = (pin, *plan.withs)  # with the extras: an override replaces the requirement
-        exclude_newer = None
-        if plan.resolve is Resolve.RELEASE_DATE and uploaded is not None:
-            exclude_newer = (uploaded + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+        chosen = self.as_of(version)
+        exclude_newer = chosen.exclude_newer if chosen else None
         return EnvSpec(
             python=str(self.py.interpreter.path),
             python_version=self.py.interpreter.version,
@@ -96,8 +111,13 @@ class Prober:
         if version in self.py.trials:
             return self.py.trials[version]
         spec = self.spec(version)
-        if spec.exclude_newer:
+        chosen = self.as_of(version)
+        if spec.exclude_newer and chosen:
             self.py.resolved_as_of[version] = spec.exclude_newer
+            self.py.resolved_why[version] = chosen.why
+            if "pin's day" in chosen.why:
+                self.reporter.info(f"{version}: dependencies resolved as of "
+                                   f"{spec.exclude_newer[:10]}: {chosen.why}")
         self.py.overrides = list(spec.overrides)
         label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
         result = self._cached_or_measured(version, spec, label)

@@ -20,13 +20,14 @@ from bisect_leak import (
     processes,
     releases,
     replication,
+    resolution,
 )
 from bisect_leak import scenario as scenarios
 from bisect_leak.cache import Store
 from bisect_leak.errors import BadInput, ExitCode
 from bisect_leak.interpreters import Interpreter
 from bisect_leak.outcome import Outcome, PythonOutcome, Reporter, describe
-from bisect_leak.plan import Plan
+from bisect_leak.plan import Plan, Resolve
 from bisect_leak.prefetch import Prefetcher
 from bisect_leak.prober import Prober, requirement_name
 from bisect_leak.search import Bisection, SearchStatus, regression_states
@@ -115,6 +116,9 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
         reporter.info(
             f"{plan.name} is installed with an override (uv --override {plan.name}==VERSION): "
             "a package that pins it, as FastAPI pins Starlette, gets the version under test")
+    pins = {}  # issue 16: exact --with pins newer than a release pull its day forward
+    if plan.resolve is Resolve.RELEASE_DATE and plan.withs and not plan.no_index:
+        pins = resolution.pin_uploads(plan.withs, plan.effective_index, fetch)
     probes = []
     for interp, selection in zip(interps, selections):
         py = PythonOutcome(interpreter=interp, versions=selection.versions,
@@ -122,7 +126,8 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
         outcome.results.append(py)
         for version, why in selection.skipped:
             reporter.info(f"skipping {plan.name} {version} on Python {interp.version}: {why}")
-        probes.append(Prober(plan, scenario, settings, store, reporter, py, selection))
+        probes.append(Prober(plan, scenario, settings, store, reporter, py, selection,
+                             pin_uploads=pins))
     if plan.checks:
         for prober in probes:
             for version in prober.py.versions:
