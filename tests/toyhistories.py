@@ -91,7 +91,7 @@ def side_branch(dest: Path) -> History:
     toyrepo._git(dest, "merge", "--quiet", "--no-ff", "-X", "theirs", "-m",
                  "Merge branch 'fix'", "fix", date="2024-02-04T12:00:00+00:00")
     s["m2"] = toyrepo._git(dest, "rev-parse", "HEAD")
-    assert "# tidied" not in (dest / NAME / "__init__.py").read_text()
+    assert "_LEAK.append(" not in (dest / NAME / "__init__.py").read_text()  # fixed
     s["c3"] = _commit(dest, 5, "Keep every request (#3)",
                       {f"{NAME}/__init__.py": leak + "\n# again\n"})
     return History(dest, s)
