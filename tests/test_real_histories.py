@@ -6,6 +6,7 @@ odd paths in the working tree, a dirty HEAD named by branch, one resolution day 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import toyhistories
 import toyrepo
-from conftest import CLI, describe_run
+from conftest import CLI, describe_run, require
 
 from bisect_leak import builds, commits
 from bisect_leak.cache import Store
@@ -74,6 +75,25 @@ def test_side_branch_bound_starts_from_its_merge_and_says_so(
     said = proc.stdout + proc.stderr
     assert "is on a side branch" in said and f"through merge {side.short('m2')}" in said
     assert data["commits"]["range"].startswith(f"{side.short('m2')} (merging ")
+
+
+STARLETTE = Path(os.environ.get("BISECT_LEAK_STARLETTE_BUNDLE", Path(__file__).resolve()
+                                .parents[2] / "shared" / "repos" / "starlette.bundle"))
+
+
+def test_starlettes_side_branch_tag_starts_from_its_merge(tmp_path: Path) -> None:
+    """Real history: Starlette's 0.2.0 reached master through a merge's second parent."""
+    require(STARLETTE.exists(), f"no starlette bundle at {STARLETTE}")
+    clone = tmp_path / "starlette"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(STARLETTE), str(clone)],
+                   check=True, timeout=300)
+    repo = Repo.open(clone)
+    old, new = repo.resolve("0.2.0", "--good"), repo.resolve("0.2.1", "--bad")
+    start = repo.first_containing(old, new)
+    assert start != old and repo.commit(start).is_merge
+    assert repo.is_ancestor(old, start) and not repo.is_ancestor(old, f"{start}^1")
+    assert repo.first_containing(repo.resolve("0.13.6", "x"), repo.resolve("0.13.7", "x")) == (
+        repo.resolve("0.13.6", "x"))
 
 
 # -- 3. a layout move inside the range; 1. one resolution day per range ---------------------
