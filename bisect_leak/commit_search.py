@@ -159,6 +159,8 @@ def _check_project(repo: Repo, name: str, treeish: str) -> None:
 
 def _check_head_clean(repo: Repo, plan: Plan, refs: list[Ref]) -> None:
     """HEAD while installed files have uncommitted changes is ambiguous: say which to use."""
+    if any(r.text == WORKTREE for r in refs):
+        return  # HEAD's commit beside WORKTREE: the user tells the two apart on purpose
     head = repo.head()
     if not any(r.text in HEAD_SPELLINGS or (r.sha is not None and r.sha == head)
                for r in refs):
