@@ -89,3 +89,36 @@ def test_the_seeds_pin_pulls_every_old_release_forward_and_exempts_itself() -> N
     latest = _prober(Plan(good="0.65.2", bad="0.75.0", withs=("uvicorn==0.17.6",),
                           resolve=Resolve.LATEST), pins)
     assert latest.spec("0.65.2").exclude_newer is None
+
+
+def test_a_release_check_and_worktree_print_their_freeze_diff(tmp_path: Path) -> None:
+    """`--check 0.17.6 --check WORKTREE`: a 2022 env and today's; before issue 16 the output
+    said nothing of how they differ (one release check, one commit check)."""
+    from bisect_leak import commit_report
+    from bisect_leak.commit_search import CommitLevel
+    from bisect_leak.commits import WORKTREE, Commit
+    from bisect_leak.interpreters import Interpreter
+    from bisect_leak.outcome import Outcome, PythonOutcome
+    from bisect_leak.trial import TrialResult
+    from bisect_leak.verdict import Verdict
+
+    interp = Interpreter(Path("/usr/bin/python3.8"), "3.8.18")
+    release = TrialResult("0.17.6", Verdict.STABLE,
+                          freeze=("uvicorn==0.17.6", "h11==0.13.0", "click==8.0.4"))
+    worktree = TrialResult(WORKTREE, Verdict.STABLE,
+                           freeze=("uvicorn @ file:///tmp/uvicorn.whl", "h11==0.16.0",
+                                   "click==8.0.4", "typing-extensions==4.12.2"))
+    py = PythonOutcome(interpreter=interp, versions=["0.17.6"], trials={"0.17.6": release})
+    level = CommitLevel(repo=tmp_path, py=PythonOutcome(interpreter=interp,
+                                                        trials={WORKTREE: worktree}),
+                        commits={WORKTREE: Commit(WORKTREE, "the working tree",
+                                                  datetime.now(UTC), ("HEAD",))})
+    py.commits = level
+    outcome = Outcome(plan=Plan(package="uvicorn", checks=("0.17.6", WORKTREE),
+                                repo=tmp_path))
+    lines = commit_report.summary_lines(outcome, py)
+    said = [line for line in lines if "differ in" in line]
+    assert said == ["  envs of the first and last check differ in: h11 0.13.0 → 0.16.0, "
+                    "typing-extensions 4.12.2 (added)"]
+    data = commit_report.json_fields(outcome, py)["commits"]
+    assert [c["name"] for c in data["freeze_diff"]] == ["h11", "typing-extensions"]
