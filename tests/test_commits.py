@@ -119,3 +119,56 @@ def test_release_text_versus_commit_ish() -> None:
     assert commits.is_release_text("0.14.0") and commits.is_release_text("v0.14.0")
     for text in ("HEAD", "main", "87da6cf4", "HEAD~3", commits.WORKTREE, "0.14.0^"):
         assert not commits.is_release_text(text)
+
+
+# -- issue 16: real histories ---------------------------------------------------------------
+
+
+def test_status_z_keeps_paths_with_spaces_and_skips_rename_sources() -> None:
+    # `git status --porcelain` (no -z) would print "M  \"pkg/a b.py\"": quoted, which the
+    # old parser kept, quotes and all
+    text = " M pkg/a b.py\0R  pkg/new name.py\0pkg/old name.py\0?? pkg/ünï.py\0"
+    assert commits.parse_status_z(text) == ["pkg/a b.py", "pkg/new name.py", "pkg/ünï.py"]
+    assert commits.parse_status_z("") == []
+
+
+def test_numstat_counts_text_files_and_marks_binary_ones() -> None:
+    text = "3\t1\tpkg/a b.py\n-\t-\tlogo.png\n\nnot numstat\n"
+    assert commits.parse_numstat(text) == [FileChange("pkg/a b.py", 3, 1),
+                                           FileChange("logo.png", None, None)]
+
+
+def test_package_roots_of_both_bounds_keep_a_layout_move() -> None:
+    before = ["uvicorn/__init__.py", "uvicorn/main.py", "setup.py"]
+    after = ["src/uvicorn/__init__.py", "src/uvicorn/main.py", "pyproject.toml"]
+    roots = commits.package_roots_of([before, after], "uvicorn")
+    assert roots == ("uvicorn/", "src/uvicorn/")
+    moved_before = Commit("a" * 40, "Leak (#1)", datetime(2024, 1, 1, tzinfo=timezone.utc),
+                          files=(FileChange("uvicorn/main.py", 1, 0),))
+    assert commits.candidates([moved_before], roots) == [moved_before]
+    assert commits.candidates([moved_before], commits.package_roots(after, "uvicorn")) == []
+
+
+@pytest.mark.parametrize(("described", "version"), [
+    ("v1.2.0-3-gabcdef0123", "1.2.1.dev3+g0123456789"),
+    ("v1.2.0-0-gabcdef0123", "1.2.0"),
+    ("anyio-4.3.0-12-gabcdef0123", "4.3.1.dev12+g0123456789"),
+    ("0.17.0.post1-2-gabc", "0.17.0.post3+g0123456789"),
+    ("1.0rc1-2-gabc", "1.0rc1.post2+g0123456789"),
+    ("nightly-2-gabc", "0.0.0.dev0+g0123456789"),
+    (None, "0.0.0.dev0+g0123456789"),
+])
+def test_pretend_version_from_git_describe(described: str | None, version: str) -> None:
+    from packaging.version import Version
+
+    got = commits.pretend_version(described, "0123456789abcdef")
+    assert got == version
+    assert str(Version(got)) == got  # valid PEP 440, as setuptools-scm needs
+
+
+def test_git_versioned_projects_are_recognised() -> None:
+    assert commits.git_versioned('[tool.setuptools_scm]\n', None, None)
+    assert commits.git_versioned('[build-system]\nrequires = ["hatchling", "hatch-vcs"]\n'
+                                 '[tool.hatch.version]\nsource = "vcs"\n', None, None)
+    assert commits.git_versioned(None, None, "setup(use_scm_version=True)")
+    assert not commits.git_versioned('[project]\nname = "x"\nversion = "1"\n', None, None)

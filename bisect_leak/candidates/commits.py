@@ -102,18 +102,78 @@ def parse_log(text: str) -> list[Commit]:
             continue
         header, _, rest = record.partition("\n")
         sha, parents, date, subject = header.split("\x1f", 3)
-        files = []
-        for line in rest.splitlines():
-            parts = line.split("\t", 2)
-            if len(parts) != 3:
-                continue
-            added, deleted, path = parts
-            files.append(FileChange(path, None if added == "-" else int(added),
-                                    None if deleted == "-" else int(deleted)))
         commits.append(Commit(sha, subject.strip(), datetime.fromisoformat(date),
-                              tuple(parents.split()), tuple(files)))
+                              tuple(parents.split()), tuple(parse_numstat(rest))))
     commits.reverse()
     return commits
+
+
+def parse_numstat(text: str) -> list[FileChange]:
+    """``ADDED<TAB>DELETED<TAB>PATH`` lines (``-`` for a binary file's counts)."""
+    files = []
+    for line in text.splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            continue
+        added, deleted, path = parts
+        if not (added == "-" or added.isdigit()) or not (deleted == "-" or deleted.isdigit()):
+            continue
+        files.append(FileChange(path, None if added == "-" else int(added),
+                                None if deleted == "-" else int(deleted)))
+    return files
+
+
+def parse_status_z(text: str) -> list[str]:
+    """The paths of ``git status --porcelain -z``: ``XY PATH`` entries split by NUL, a
+    rename or copy followed by its source path (skipped); paths verbatim, spaces and all."""
+    paths = []
+    entries = iter(text.split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        status, path = entry[:2], entry[3:]
+        paths.append(path)
+        if "R" in status or "C" in status:
+            next(entries, None)  # the source of a rename or copy
+    return paths
+
+
+def package_roots_of(listings: Iterable[Iterable[str]], project: str) -> tuple[str, ...]:
+    """The package folders found in any of several tree listings (a range's bounds), so a
+    layout move inside the range (``pkg/`` to ``src/pkg/``) keeps both sides' changes."""
+    roots: dict[str, None] = {}
+    for paths in listings:
+        roots.update(dict.fromkeys(package_roots(paths, project)))
+    return tuple(roots)
+
+
+def pretend_version(described: str | None, sha: str) -> str:
+    """The version a git-versioned project (setuptools-scm, hatch-vcs) would give the commit,
+    from ``git describe --tags --long`` (``v1.2.0-3-gabc``): the tag's version on a tagged
+    commit, else the next patch's dev release (``1.2.1.dev3+gabc``), as setuptools-scm's
+    default scheme does; ``0.0.0.dev0+gSHA`` with no version tag behind it."""
+    local = f"g{sha[:10]}"
+    match = re.match(r"^(?P<tag>.+)-(?P<n>\d+)-g(?P<hash>[0-9a-f]+)$", (described or "").strip())
+    if match:
+        text = re.sub(r"^(?:[A-Za-z][\w.-]*?[-_])?v?(?=\d)", "",
+                      match.group("tag").rsplit("/", 1)[-1])
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            return f"0.0.0.dev0+{local}"
+        distance = int(match.group("n"))
+        if distance == 0:
+            return str(version)
+        if version.is_devrelease:
+            return f"{version.public}+{local}"
+        if version.post is not None:
+            return f"{version.base_version}.post{version.post + distance}+{local}"
+        if version.is_prerelease:
+            return f"{version.public}.post{distance}+{local}"
+        release = list(version.release)
+        release[-1] += 1
+        return f"{'.'.join(str(p) for p in release)}.dev{distance}+{local}"
+    return f"0.0.0.dev0+{local}"
 
 
 def import_names(project: str) -> tuple[str, ...]:
@@ -208,6 +268,19 @@ def project_name(pyproject: str | None, setup_cfg: str | None,
         if match:
             return match.group(1)
     return None
+
+
+#: the metadata files :func:`project_name` and :func:`git_versioned` read, in that order
+METADATA_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
+
+_GIT_VERSION = re.compile(r"setuptools[_-]scm|hatch[_-]vcs|use_scm_version|"
+                          r"source\s*=\s*[\"']vcs[\"']|versioningit", re.I)
+
+
+def git_versioned(pyproject: str | None, setup_cfg: str | None, setup_py: str | None) -> bool:
+    """True when the project takes its version from git (setuptools-scm, hatch-vcs, ...):
+    a tree export has no ``.git``, so its build needs a version handed over."""
+    return any(text and _GIT_VERSION.search(text) for text in (pyproject, setup_cfg, setup_py))
 
 
 def is_release_text(text: str) -> bool:

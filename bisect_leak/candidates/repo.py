@@ -17,10 +17,11 @@ from pathlib import Path
 
 from bisect_leak import processes
 from bisect_leak.candidates import commits
-from bisect_leak.candidates.commits import Commit
+from bisect_leak.candidates.commits import Commit, FileChange
 from bisect_leak.errors import BadInput, InfrastructureError
 
 LOG_FORMAT = "%x1e%H%x1f%P%x1f%aI%x1f%s"
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 class GitError(InfrastructureError):
@@ -87,6 +88,48 @@ class Repo:
         done = processes.git(self.path, "merge-base", "--is-ancestor", old, new, timeout=60)
         return done.ok
 
+    def first_containing(self, old: str, new: str) -> str:
+        """The oldest commit on ``new``'s first-parent line that contains ``old``: ``old``
+        itself when it lies on that line, else the merge that brought it in (``old`` was
+        on a side branch that reached ``new`` through a merge's second parent)."""
+        line = self._git("rev-list", "--first-parent", f"{old}..{new}").split()
+        if not line:
+            return old
+        parent = processes.git(self.path, "rev-parse", "--verify", "--quiet", f"{line[-1]}^1",
+                               timeout=30)
+        if parent.ok and parent.stdout.strip() == old:
+            return old
+        # containing ``old`` is monotone along the line (newest first): bisect for the edge
+        low, high = 0, len(line) - 1  # line[low] contains old; find the last one that does
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.is_ancestor(old, line[mid]):
+                low = mid
+            else:
+                high = mid - 1
+        return line[low]
+
+    def describe(self, sha: str) -> str | None:
+        """``git describe --tags --long`` of a commit (``v1.2.0-3-gabc``), None without tags."""
+        done = processes.git(self.path, "describe", "--tags", "--long", "--abbrev=10", sha,
+                             timeout=60)
+        return done.stdout.strip() if done.ok and done.stdout.strip() else None
+
+    def pretend_version(self, sha: str) -> str:
+        """The version setuptools-scm or hatch-vcs would derive for ``sha`` from git."""
+        return commits.pretend_version(self.describe(sha), sha)
+
+    def submodules(self, treeish: str) -> list[tuple[str, str]]:
+        """(path, commit) of every submodule (gitlink) in ``treeish``."""
+        out = self._git("ls-tree", "-r", "-z", treeish)
+        found = []
+        for entry in out.split("\0"):
+            meta, _, path = entry.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == "commit":
+                found.append((path, parts[2]))
+        return found
+
     def first_parent(self, old: str, new: str) -> list[Commit]:
         """The first-parent history from ``old`` (excluded) to ``new`` (included), oldest
         first; each commit with its change against its first parent (a merge: the whole PR)."""
@@ -105,6 +148,11 @@ class Repo:
     def paths(self, treeish: str) -> list[str]:
         return self._git("ls-tree", "-r", "--name-only", treeish).splitlines()
 
+    def package_roots(self, treeishes: tuple[str, ...], project: str) -> tuple[str, ...]:
+        """The package folders at any of ``treeishes`` (a range's bounds): a layout move
+        inside the range keeps both sides' folders (issue 16)."""
+        return commits.package_roots_of((self.paths(t) for t in treeishes), project)
+
     def read(self, treeish: str, path: str) -> str | None:
         done = processes.git(self.path, "show", f"{treeish}:{path}", timeout=30)
         return done.stdout if done.ok else None
@@ -119,8 +167,16 @@ class Repo:
         """Tracked files with uncommitted changes, and untracked files not ignored."""
         if self.bare:
             return []
-        out = self._git("status", "--porcelain", "--untracked-files=all")
-        return [line[3:].split(" -> ")[-1] for line in out.splitlines() if len(line) > 3]
+        out = self._git("status", "--porcelain", "-z", "--untracked-files=all")
+        return commits.parse_status_z(out)
+
+    def worktree_changes(self, tree: str) -> tuple[FileChange, ...]:
+        """The working tree's ``tree`` (from :meth:`worktree_tree`) against HEAD, file by
+        file with lines added and deleted (text files as text, not "binary")."""
+        head = self.head()
+        base = f"{head}^{{tree}}" if head else EMPTY_TREE
+        text = self._git("diff-tree", "-r", "--no-renames", "--numstat", base, tree)
+        return tuple(commits.parse_numstat(text))
 
     def worktree_tree(self) -> str:
         """The tree object of the working tree as it is now, uncommitted changes and untracked
@@ -143,18 +199,45 @@ class Repo:
             return done.stdout.strip()
 
     def export(self, treeish: str, dest: Path) -> None:
-        """The files of ``treeish`` (a commit or a tree) into ``dest``, via ``git archive``."""
-        dest.mkdir(parents=True, exist_ok=True)
-        archive = dest.parent / f"{dest.name}.tar"
-        try:
-            self._git("archive", "--format=tar", "-o", str(archive), treeish, timeout=300)
-            with tarfile.open(archive) as tar:
-                if hasattr(tarfile, "data_filter"):
-                    tar.extractall(dest, filter="data")
-                else:  # pragma: no cover
-                    tar.extractall(dest)  # noqa: S202 - our own git archive
-        finally:
-            archive.unlink(missing_ok=True)
+        """The files of ``treeish`` (a commit or a tree) into ``dest``, via ``git archive``,
+        with its submodules at their recorded commits (from their clones under
+        ``.git/modules`` or the working tree); GitError naming one that is not there."""
+        _archive(self.path, treeish, dest)
+        for path, sha in self.submodules(treeish):
+            where = self._submodule_git(path, sha)
+            if where is None:
+                raise GitError(f"submodule {path} at {sha[:10]} is not in {self.path}: run "
+                               "`git submodule update --init --recursive` in the clone")
+            _archive(where, sha, dest / path)
+
+    def _submodule_git(self, path: str, sha: str) -> Path | None:
+        """A git directory holding submodule ``path``'s commit ``sha``, or None."""
+        common = Path(self._git("rev-parse", "--git-common-dir").strip())
+        if not common.is_absolute():
+            common = self.path / common
+        for where in (common / "modules" / path, self.path / path):
+            if where.exists():
+                done = processes.git(where, "cat-file", "-e", f"{sha}^{{commit}}", timeout=30)
+                if done.ok:
+                    return where
+        return None
+
+
+def _archive(git_dir: Path, treeish: str, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = dest.parent / f"{dest.name}.tar"
+    try:
+        done = processes.git(git_dir, "archive", "--format=tar", "-o", str(archive), treeish,
+                             timeout=300)
+        if not done.ok:
+            raise GitError(f"git archive {treeish[:10]} failed in {git_dir}: {done.tail(3)}")
+        with tarfile.open(archive) as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, filter="data")
+            else:  # pragma: no cover
+                tar.extractall(dest)  # noqa: S202 - our own git archive
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def now() -> datetime:

@@ -18,7 +18,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from bisect_leak import processes
+from bisect_leak.candidates import commits
 from bisect_leak.candidates.repo import Repo
 from bisect_leak.environments import env as envs
 from bisect_leak.environments.store import Store
@@ -49,11 +52,13 @@ class WheelSpec:
     find_links: str | None = None
     no_index: bool = False
     exclude_newer: str | None = None
+    version: str | None = None  # from `git describe`: for projects whose version comes from git
 
     @property
     def key(self) -> str:
         fields = asdict(self)
         fields.pop("exclude_newer")
+        fields.pop("version")
         fields.pop("python")
         fields["v"] = KEY_VERSION
         blob = json.dumps(fields, sort_keys=True).encode()
@@ -117,6 +122,8 @@ def _build(spec: WheelSpec, repo: Repo, tmp: Path) -> Path:
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "UV_PYTHON")}
     env.setdefault("UV_NO_PROGRESS", "1")
+    if spec.version and commits.git_versioned(*(_read(src / n) for n in commits.METADATA_FILES)):
+        env.update(pretend_env(spec.project, spec.version))
     done = processes.run(argv, timeout=BUILD_TIMEOUT, env=env, cwd=tmp)
     wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
     if not done.ok or len(wheels) != 1:
@@ -125,6 +132,21 @@ def _build(spec: WheelSpec, repo: Repo, tmp: Path) -> Path:
         raise BuildError(f"uv build of tree {spec.tree[:10]} failed ({why})"
                          + (f": {cause}" if cause else ""), done.tail(15))
     return wheels[0]
+
+
+def pretend_env(project: str, version: str) -> dict[str, str]:
+    """The variables setuptools-scm (and hatch-vcs, built on it) read instead of git: the
+    package-specific form, and the plain one older setuptools-scm knows."""
+    suffix = re.sub(r"[^A-Za-z0-9]", "_", canonicalize_name(project)).upper()
+    return {"SETUPTOOLS_SCM_PRETEND_VERSION": version,
+            f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{suffix}": version}
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
 
 
 def _cause(text: str) -> str:

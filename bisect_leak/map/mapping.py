@@ -164,6 +164,7 @@ def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
     selections = [releases.select(available, base.name, plan.old, plan.new,
                                   python_version=i.version, pre=base.pre,
                                   old_name="--from", new_name="--to") for i in interps]
+    pins = runner.pin_days(base, fetch)  # exact --with pins pull a release's day forward
     store = Store(base.cache_dir).open()  # input is valid: now write
     rows = []
     for interp, selection in zip(interps, selections):
@@ -173,7 +174,8 @@ def _rows(plan: MapPlan, reporter: MapReporter, fetch) -> list[MapRow]:
             row_plan = replace(base, scenario=_scenario_arg(sc, arg))
             py = PythonOutcome(interpreter=interp, versions=selection.versions,
                                candidates=candidate.from_selection(selection))
-            prober = Prober(row_plan, sc, runner.settings_for(row_plan, sc), store, _Quiet(), py)
+            prober = Prober(row_plan, sc, runner.settings_for(row_plan, sc), store, _Quiet(), py,
+                            pin_uploads=pins)
             python = (str(interp.path), interp.version) if plan.dask else (str(interp.path),)
             rows.append(MapRow(Row(interp.version, sc.name), sc, prober, selection.versions,
                                list(selection.skipped), python))

@@ -65,8 +65,10 @@ def json_fields(outcome: Outcome, py: PythonOutcome) -> dict:
             "build_seconds": {k: round(v, 2) for k, v in level.build_seconds.items()},
             "reproduce": reproduce(outcome, level, py),
             "culprit": level.culprit_message or None,
-            "freeze_diff": [c.as_dict() for c in env_changes(outcome, level)],
-            **(level.py.lines.json_fields() if level.py.lines is not None else {}),
+            "freeze_diff": [c.as_dict() for c in env_changes(outcome, level, py)],
+            "resolved_as_of": level.resolved_as_of,
+            "resolved_why": level.resolved_why,
+            **(level.lines.json_fields() if level.lines is not None else {}),
             "trials": [dict(t.to_dict(), commit=commit_json(level, v))
                        for v, t in level.trials.items()],
         },
@@ -110,8 +112,16 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         changes = env_changes(outcome, level)
         if changes:
             lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
+        else:
+            lines.append(f"  envs differ only in {outcome.plan.name} itself (every other "
+                         "package the same version)")
         if level.lines is not None:  # --inspect (issue 16)
             lines += ["  " + text for text in render_lines(level.lines, "commit")]
+    if answer is None and outcome.plan.checks:
+        changes = env_changes(outcome, level, py)
+        if changes:
+            lines.append("  envs of the first and last check differ in: "
+                         + ", ".join(str(c) for c in changes))
     if level.culprit_message:
         lines.append(f"  {level.culprit_message}")
     if level.trials:
@@ -151,18 +161,27 @@ def markdown_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         out += ["", "Installed files it changed:", ""]
         out += [f"- `{FileChange(**f).stat()}`" for f in data["files"]]
         out += ["", f"`{data['show']}`"]
-    if level.py.lines is not None:  # --inspect (issue 16)
-        out += ["", f"Against the diff ({level.py.lines.against}):", "", "```",
-                *render_lines(level.py.lines, "commit"), "```"]
+    if level.lines is not None:  # --inspect (issue 16)
+        out += ["", f"Against the diff ({level.lines.against}):", "", "```",
+                *render_lines(level.lines, "commit"), "```"]
     return out
 
 
-def env_changes(outcome: Outcome, level: PythonOutcome) -> list[freeze.Change]:
-    """Dependencies that differ between the last good and first bad commit's envs (the
-    package itself, a built wheel each, left out)."""
+def env_changes(outcome: Outcome, level: PythonOutcome,
+                py: PythonOutcome | None = None) -> list[freeze.Change]:
+    """Dependencies that differ between the last good and first bad commit's envs, or with
+    checks between the first check's env (a release's, when one is checked) and the last
+    commit's (the package itself, a built wheel each, left out)."""
     s = level.search
-    if s is None or not s.found:
+    if s is not None and s.found:
+        before, after = level.trials[s.last_old], level.trials[s.first_new]
+    elif s is None and outcome.plan.checks:
+        checked = [t for t in (*(py.trials.values() if py else ()), *level.trials.values())
+                   if t.freeze]
+        if len(checked) < 2:
+            return []
+        before, after = checked[0], checked[-1]
+    else:
         return []
-    before, after = level.trials[s.last_old], level.trials[s.first_new]
     name = canonicalize_name(outcome.plan.name)
     return [c for c in freeze.diff(before.freeze, after.freeze) if c.name != name]

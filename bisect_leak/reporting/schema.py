@@ -52,6 +52,7 @@ def python_json(outcome: Outcome, py: PythonOutcome) -> dict:
         } if plan.culprit else None,
         "overrides": py.overrides,
         "resolved_as_of": py.resolved_as_of,
+        "resolved_why": py.resolved_why,
         "reproduce": outcome.reproduce(py),
         "trials": [t.to_dict() for t in py.trials.values()],
     })

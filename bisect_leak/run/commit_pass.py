@@ -18,8 +18,9 @@ from packaging.utils import canonicalize_name
 
 from bisect_leak.candidates import candidate, commits
 from bisect_leak.candidates.candidate import Candidate
-from bisect_leak.candidates.commits import WORKTREE, Commit, FileChange
+from bisect_leak.candidates.commits import WORKTREE, Commit
 from bisect_leak.candidates.repo import Repo, now
+from bisect_leak.environments import resolution
 from bisect_leak.errors import BadInput, ExitCode
 from bisect_leak.planning.plan import Plan
 from bisect_leak.run import inspection, parallel, passes
@@ -135,7 +136,11 @@ def _check_project(repo: Repo, name: str, treeish: str) -> None:
 
 def _check_head_clean(repo: Repo, plan: Plan, refs: list[Ref]) -> None:
     """HEAD while installed files have uncommitted changes is ambiguous: say which to use."""
-    if not any(r.text in HEAD_SPELLINGS for r in refs):
+    if any(r.text == WORKTREE for r in refs):
+        return  # HEAD's commit beside WORKTREE: the user tells the two apart on purpose
+    head = repo.head()
+    if not any(r.text in HEAD_SPELLINGS or (r.sha is not None and r.sha == head)
+               for r in refs):
         return
     roots = commits.package_roots(repo.paths("HEAD"), plan.name)
     dirty = [p for p in repo.dirty_paths() if commits.installs(p, roots)]
@@ -165,19 +170,23 @@ def _new_pass(base: Prober, repo: Repo, refs: list[Ref], history: list[Commit] =
     py = PythonOutcome(interpreter=base.py.interpreter, versions=list(cands), candidates=cands,
                        range=CommitRange(repo.path))
     base.py.commits = py
-    dates = [c.utc_date() for c in cands.values() if c.date is not None]
-    as_of = max(dates) if dates else None
+    day = resolution.snapshot(c.date for c in cands.values() if c.date is not None)
     if base.plan.as_of:  # a --check run of a round: the pass's own date
-        as_of = datetime.fromisoformat(base.plan.as_of).astimezone(timezone.utc)
-    return base.at(py, repo, snapshot=as_of)
+        day = datetime.fromisoformat(base.plan.as_of).astimezone(timezone.utc)
+    prober = base.at(py, repo, snapshot=day)
+    chosen = prober.as_of(next(iter(cands))) if cands else None
+    if chosen is not None:
+        base.reporter.info(f"dependencies of every commit resolved as of "
+                           f"{chosen.exclude_newer[:10]}: {chosen.why}")
+    return prober
 
 
 def _candidate(repo: Repo, ref: Ref) -> Candidate:
     if ref.sha is None:
-        paths = repo.dirty_paths()
+        tree = repo.worktree_tree()
         commit = Commit(WORKTREE, "the working tree with its uncommitted changes", now(),
-                        ("HEAD",), tuple(FileChange(p, None, None) for p in paths))
-        return candidate.from_commit(commit, repo.worktree_tree())
+                        ("HEAD",), repo.worktree_changes(tree))
+        return candidate.from_commit(commit, tree)
     return candidate.from_commit(repo.commit(ref.sha), repo.tree(ref.sha))
 
 
@@ -232,9 +241,10 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref, scenario: s
     """Bisect the first-parent commits from ``old`` to ``new`` that change installed files;
     both bounds are built from source and measured first."""
     new_sha = new.sha or repo.resolve("HEAD", new.flag)
+    old = _on_first_parent_line(repo, base, old, new_sha)
     assert old.sha is not None
     history = repo.first_parent(old.sha, new_sha)
-    roots = commits.package_roots(repo.paths(new_sha), plan.name)
+    roots = repo.package_roots((old.sha, new_sha), plan.name)  # a layout move: both bounds
     middle = history if new.sha is None else history[:-1]
     chosen = commits.candidates(middle, roots)
     prober = _new_pass(base, repo, [old, new], chosen)
@@ -256,6 +266,21 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref, scenario: s
     if plan.inspect and py.exit_code is ExitCode.ANSWER:  # the pair inspected: line answer
         inspection.inspect(prober)
     return py
+
+
+def _on_first_parent_line(repo: Repo, base: Prober, old: Ref, new_sha: str) -> Ref:
+    """``old`` itself, or, when it lies on a side branch of ``new``'s first-parent line, the
+    merge that brought it in (said in the output): its first parent lacks ``old``'s changes,
+    so a first-parent range from ``old`` would blame them on a main-line commit."""
+    start = repo.first_containing(old.sha or "", new_sha)
+    if start == old.sha:
+        return old
+    merge = repo.commit(start)
+    base.reporter.info(
+        f"{old.flag} {old.text} is on a side branch: it reached the first-parent history "
+        f"through merge {merge.short} ({merge.subject[:60]}); the commit search starts from "
+        f"that merge (to search inside the branch, pass --good/--bad on its own line)")
+    return Ref(old.text, old.flag, start, tag=f"{merge.short} (merging {_bound_text(old)})")
 
 
 def _bound_text(ref: Ref) -> str:

@@ -68,6 +68,7 @@ class PythonOutcome:
     exit_code: ExitCode = ExitCode.NO_ANSWER
     message: str = ""
     resolved_as_of: dict[str, str] = field(default_factory=dict)
+    resolved_why: dict[str, str] = field(default_factory=dict)  # issue 16
     overrides: list[str] = field(default_factory=list)
     culprits: list[CulpritTrial] = field(default_factory=list)
     culprit_message: str = ""

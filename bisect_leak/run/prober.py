@@ -6,14 +6,15 @@ import hashlib
 import json
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from bisect_leak.candidates.commits import WORKTREE
 from bisect_leak.candidates.repo import GitError, Repo
-from bisect_leak.environments import wheels
+from bisect_leak.environments import resolution, wheels
 from bisect_leak.environments.env import EnvBuildError, EnvSpec
 from bisect_leak.environments.store import Store
 from bisect_leak.judge import classify
@@ -24,7 +25,7 @@ from bisect_leak.planning import scenario as scenarios
 from bisect_leak.planning.plan import Plan, Resolve
 from bisect_leak.run.outcome import PythonOutcome, Reporter
 
-RESOLVE_MARGIN = timedelta(days=1)  # a release's own dependencies often ship the same day
+RESOLVE_MARGIN = resolution.MARGIN
 
 
 class Prober:
@@ -33,7 +34,8 @@ class Prober:
 
     def __init__(self, plan: Plan, scenario: scenarios.Scenario, settings: Settings,
                  store: Store, reporter: Reporter, py: PythonOutcome,
-                 repo: Repo | None = None, snapshot: datetime | None = None):
+                 repo: Repo | None = None, snapshot: datetime | None = None,
+                 pin_uploads: dict[str, datetime] | None = None):
         self.plan: Plan = plan
         self.scenario: scenarios.Scenario = scenario
         self.settings: Settings = settings
@@ -43,22 +45,40 @@ class Prober:
         self.repo: Repo | None = repo
         self.snapshot: datetime | None = snapshot  # one resolution date for every candidate
         self.wheels: dict[str, Path] = {}
+        self.pin_uploads: dict[str, datetime] = dict(pin_uploads or {})  # exact --with pins
 
     def at(self, py: PythonOutcome, repo: Repo | None = None,
            snapshot: datetime | None = None) -> Prober:
         """A prober of the same run over another pass's candidates."""
         return Prober(self.plan, self.scenario, self.settings, self.store, self.reporter, py,
-                      repo, snapshot)
+                      repo, snapshot, self.pin_uploads)
 
     def installed(self, label: str) -> tuple[str, datetime | None]:
         """What gets installed for a candidate (a requirement) and the date it resolves at."""
         plan, c = self.plan, self.py.candidates[label]
         uri = self.wheels[label].as_uri() if c.built else None
-        return c.requirement(f"{plan.name}{plan.extras}", uri), self.snapshot or c.utc_date()
+        return c.requirement(f"{plan.name}{plan.extras}", uri), self.day(label)
+
+    def day(self, label: str) -> datetime | None:
+        """The date a candidate stands for: the pass's one snapshot, or its own day."""
+        return self.snapshot or self.py.candidates[label].utc_date()
+
+    def day_name(self, label: str) -> str:
+        """What :meth:`day` is, for the output."""
+        if self.snapshot is not None:
+            return "the newest commit of the range"
+        c = self.py.candidates[label]
+        return f"commit {label}'s date" if c.built else f"{self.plan.name} {label}'s upload"
+
+    def as_of(self, version: str) -> resolution.AsOf | None:
+        """The day ``version``'s env is resolved as of (None: the index as it is now)."""
+        if self.plan.resolve is not Resolve.RELEASE_DATE:
+            return None
+        return resolution.as_of(self.day(version), self.day_name(version), self.pin_uploads)
 
     def spec(self, version: str) -> EnvSpec:
         plan, name = self.plan, canonicalize_name(self.plan.name)
-        pin, uploaded = self.installed(version)
+        pin, _ = self.installed(version)
         reqs = [pin]
         pinned = {canonicalize_name(requirement_name(p)) for p in plan.withs} | {name}
         reqs += [r for r in self.scenario.requirements
@@ -67,9 +87,8 @@ class Prober:
         if not any(canonicalize_name(requirement_name(r)) == "uvicorn" for r in reqs):
             reqs.append("uvicorn")
         overrides = (pin, *plan.withs)  # with the extras: an override replaces the requirement
-        exclude_newer = None
-        if plan.resolve is Resolve.RELEASE_DATE and uploaded is not None:
-            exclude_newer = (uploaded + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+        chosen = self.as_of(version)
+        exclude_newer = chosen.exclude_newer if chosen else None
         return EnvSpec(
             python=str(self.py.interpreter.path),
             python_version=self.py.interpreter.version,
@@ -122,8 +141,13 @@ class Prober:
             self.reporter.trial(failed, self.py.interpreter.version)
             return failed
         spec = self.spec(version)
-        if spec.exclude_newer:
+        chosen = self.as_of(version)
+        if spec.exclude_newer and chosen:
             self.py.resolved_as_of[version] = spec.exclude_newer
+            self.py.resolved_why[version] = chosen.why
+            if "pin's day" in chosen.why:
+                self.reporter.info(f"{version}: dependencies resolved as of "
+                                   f"{spec.exclude_newer[:10]}: {chosen.why}")
         self.py.overrides = list(spec.overrides)
         label = f"{self.plan.name} {version} on Python {self.py.interpreter.version}"
         result = self._cached_or_measured(version, spec, label)
@@ -158,17 +182,16 @@ class Prober:
 
     def wheel_spec(self, label: str) -> wheels.WheelSpec:
         c, plan = self.py.candidates[label], self.plan
-        assert c.tree is not None
-        day = self.snapshot or c.utc_date()
-        exclude = None
-        if plan.resolve is Resolve.RELEASE_DATE and day is not None:
-            exclude = (day + RESOLVE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert c.tree is not None and self.repo is not None
+        chosen = self.as_of(label)
+        sha = c.commit.sha if c.commit is not None and c.label != WORKTREE else "HEAD"
         return wheels.WheelSpec(
             tree=c.tree, project=canonicalize_name(plan.name),
             python=str(self.py.interpreter.path), python_version=self.py.interpreter.version,
             index_url=plan.index_url,
             find_links=str(plan.find_links.resolve()) if plan.find_links else None,
-            no_index=plan.no_index, exclude_newer=exclude)
+            no_index=plan.no_index, exclude_newer=chosen.exclude_newer if chosen else None,
+            version=self.repo.pretend_version(sha))
 
     def replicate(self, version: str) -> TrialResult:
         """``version`` measured once more: a new server and new samples, cached as its run

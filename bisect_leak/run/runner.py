@@ -13,7 +13,7 @@ from packaging.version import Version
 from bisect_leak import processes
 from bisect_leak.candidates import candidate, releases
 from bisect_leak.environments import env as envs
-from bisect_leak.environments import interpreters
+from bisect_leak.environments import interpreters, resolution
 from bisect_leak.environments.interpreters import Interpreter
 from bisect_leak.environments.prefetch import Prefetcher
 from bisect_leak.environments.store import Store
@@ -22,7 +22,7 @@ from bisect_leak.judge import classify
 from bisect_leak.judge.verdict import Signal
 from bisect_leak.measure.trial import Settings
 from bisect_leak.planning import scenario as scenarios
-from bisect_leak.planning.plan import Plan
+from bisect_leak.planning.plan import Plan, Resolve
 from bisect_leak.run import commit_pass, inspection, parallel, passes
 from bisect_leak.run.outcome import Outcome, PythonOutcome, Reporter
 from bisect_leak.run.prober import Prober, requirement_name
@@ -88,6 +88,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
     outcome.resolve_seconds = time.monotonic() - began
     store = Store(plan.cache_dir, results=not plan.no_cache).open()  # input is valid: now write
     _say_override(plan, scenario, reporter)
+    pins = pin_days(plan, fetch)
     probes = []
     for interp, selection in zip(interps, selections):
         py = PythonOutcome(interpreter=interp, versions=selection.versions,
@@ -96,7 +97,7 @@ def _execute(plan: Plan, reporter: Reporter, fetch, outcome: Outcome) -> None:
         outcome.results.append(py)
         for version, why in selection.skipped:
             reporter.info(f"skipping {plan.name} {version} on Python {interp.version}: {why}")
-        probes.append(Prober(plan, scenario, settings, store, reporter, py))
+        probes.append(Prober(plan, scenario, settings, store, reporter, py, pin_uploads=pins))
     if plan.checks:
         for prober in probes:
             _checks(plan, rp, prober)
@@ -135,6 +136,13 @@ def _selections(plan: Plan, rp, interps: list[Interpreter], fetch,
     return [releases.select(available, plan.name, old, new, python_version=interp.version,
                             pre=plan.pre, old_name=old_flag, new_name=new_flag)
             for interp in interps]
+
+
+def pin_days(plan: Plan, fetch) -> dict:
+    """Exact --with pins' upload times: a pin newer than a release pulls its day forward."""
+    if plan.resolve is Resolve.RELEASE_DATE and plan.withs and not plan.no_index:
+        return resolution.pin_uploads(plan.withs, plan.effective_index, fetch)
+    return {}
 
 
 def _say_override(plan: Plan, scenario: scenarios.Scenario, reporter: Reporter) -> None:
