@@ -1,4 +1,6 @@
-"""Real leak reports, reproduced against the real index (issue #3's cases).
+"""Real leak reports, reproduced against the real index (issue #3's cases). Each real case
+runs once in the suite: uvicorn#1226 at commit level (tests/test_repo_uvicorn.py); its
+release-level check is bench/real_cases.py.
 
 Measured here (2 cores): uvicorn[standard] 0.14.0 with uvloop 0.15.2 on Python 3.8 never
 closed ~660-790 of every 1,000 connect-and-close clients at 8 connections (~300 at 32;
@@ -39,25 +41,6 @@ def run(args: list[str], tmp_path) -> tuple[subprocess.CompletedProcess, dict]:
     )
     assert out.exists(), proc.stdout + proc.stderr
     return proc, json.loads(out.read_text())
-
-
-def test_uvicorn_1226_descriptors_pile_up_in_0140_only(tmp_path):
-    proc, data = run(["--package", "uvicorn[standard]", "--check", "0.13.4", "--check",
-                      "0.14.0", "--with", "uvloop==0.15.2", "--python", python("3.8"),
-                      "--scenario", "tcp-ping", "--metric", "fds", "--concurrency", "8"],
-                     tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    trials = {t["version"]: t for t in data["trials"]}
-    for t in trials.values():
-        assert any(p.startswith("httptools==") for p in t["freeze"])  # the extra came along
-        assert "uvloop==0.15.2" in t["freeze"]
-    assert trials["0.13.4"]["verdict"] == "stable"
-    assert trials["0.14.0"]["verdict"] == "leaking"
-    assert trials["0.14.0"]["signal"] == "fds"
-    # Descriptors per 1k clients: measured 656-789 at 8 connections (17-297 at 32, where the
-    # rate depends on timing); 0 on 0.13.4.
-    assert trials["0.14.0"]["value"] > 100 and trials["0.14.0"]["unit"] == "descriptors/1k requests"
-    assert "overrides" in data and data["overrides"][0] == "uvicorn[standard]==0.14.0"
 
 
 def test_fastapi_11191_held_memory_finds_the_fix(tmp_path):

@@ -95,6 +95,7 @@ def test_uvicorn_1226_down_to_the_commit(clone: Path, tmp_path: Path) -> None:
         assert installed and sorted(f["path"] for f in bad["files"]) == sorted(installed)
         assert _git(clone, "merge-base", "--is-ancestor", good["sha"], bad["sha"]).returncode == 0
         assert measured[bad["sha"]]["verdict"] == "leaking"
+        assert level["freeze_diff"] == [], told  # one snapshot: the envs differ in uvicorn only
         assert measured[good["sha"]]["verdict"] == "stable"
         assert bad["show"].endswith(f"show {bad['sha']}")
         assert bad["sha"][:10] in proc.stdout and bad["subject"] in proc.stdout
