@@ -95,6 +95,14 @@ def main() -> None:
                      f" over {len(built)}"])
         rows.append([f"{name}: first bad commit",
                      f"{answer.get('sha', '-')[:10]} {answer.get('subject', '')}"])
+        lines = (data.get("commits") or {}).get("lines") or []
+        if lines:  # with --extra '--inspect': the changed line that allocates what grows
+            first = lines[0]
+            via = first.get("via") or {}
+            rows.append([f"{name}: line answer (first row)",
+                         f"{first['path']}:{first['line']} {first['code'].strip()[:50]} "
+                         f"({first['kib']:.0f} KiB, in diff: {first['in_diff']}"
+                         + (f", via {via.get('path')}:{via.get('line')}" if via else "") + ")"])
     cold_wall, warm_wall = runs["cold"][1], runs["warm"][1]
     rows.append(["warm / cold wall time", f"{warm_wall / cold_wall:.3f}  (goal: warm < 60 s: "
                                           f"{'met' if warm_wall < 60 else 'MISSED'})"])
