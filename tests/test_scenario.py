@@ -47,7 +47,7 @@ python = ">=3.8"
 [load]
 warmup = 100
 requests = 200
-max_requests = 500
+max_requests = 600
 concurrency = 4
 connection = "new-connection"
 sample_every = 50
@@ -89,7 +89,7 @@ def test_valid_scenario_load_settings(tmp_path):
     assert s.python == ">=3.8"
     assert s.app_module == "app:app"
     assert s.load == Load(
-        warmup=100, requests=200, max_requests=500, concurrency=4,
+        warmup=100, requests=200, max_requests=600, concurrency=4,
         connection=Connection.NEW_CONNECTION, sample_every=50, max_seconds=30.0,
     )
     assert isinstance(s.load.max_seconds, float)
