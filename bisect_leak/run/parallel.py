@@ -53,8 +53,9 @@ def bisect(plan: Plan, prober: Prober, executor: Executor) -> SearchResult:
     planner = RoundPlanner(py.versions, executor.slots, *regression_states(plan.fixed))
     clock = Clock()
     while isinstance(step := planner.next(), Round):
-        measured = measure(prober, executor, step.candidates, clock,
-                           _left(len(planner.rounds), len(py.versions), executor.slots))
+        done = len(planner.rounds)  # this round included
+        measured = measure(prober, executor, step.candidates, clock, done,
+                           _left(done - 1, len(py.versions), executor.slots))
         for label in step.candidates:
             planner.record(label, measured[label].verdict)
     py.rounds = [list(r) for r in planner.rounds]
@@ -70,7 +71,7 @@ def _left(done: int, n: int, workers: int) -> int:
 
 
 def measure(prober: Prober, executor: Executor, labels: tuple[str, ...], clock: Clock,
-            rounds_left: int) -> dict:
+            number: int, rounds_left: int) -> dict:
     """One round: each label's trial, from the cache or from the executor; kept in the
     prober's pass and shown as each finishes."""
     py, reporter = prober.py, prober.reporter
@@ -80,7 +81,7 @@ def measure(prober: Prober, executor: Executor, labels: tuple[str, ...], clock: 
         reporter.trial(t, py.interpreter.version)
     todo = [label for label in labels if label not in found]
     if todo:
-        reporter.info(f"round {len(py.rounds) + 1}: measuring {', '.join(todo)} "
+        reporter.info(f"round {number}: measuring {', '.join(todo)} "
                       f"({executor.where}); {clock.estimate(rounds_left)}")
     for label in todo:
         executor.submit(_job(prober, label))
