@@ -46,6 +46,7 @@ runs it over a generative model of server memory (README, "How a verdict is deci
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -160,9 +161,14 @@ def levels(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
 
 def floor(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
     """The lowest confirmed level from each sample to the end (``confirm - 1`` shorter)."""
-    out = levels(values, confirm)
+    return _suffix_min(levels(values, confirm))
+
+
+def _suffix_min(lv: Sequence[float]) -> list[float]:
+    out = list(lv)
     for i in range(len(out) - 2, -1, -1):
-        out[i] = min(out[i], out[i + 1])
+        if out[i + 1] < out[i]:
+            out[i] = out[i + 1]
     return out
 
 
@@ -181,6 +187,7 @@ class Series:
 
     xs: list[float]
     values: list[float]
+    lv: list[float]  # confirmed levels
     low: list[float]
     back: float
     named: Named
@@ -207,9 +214,10 @@ def classify_series(requests: Sequence[int], values: Sequence[float], named: Nam
         return Assessment(Verdict.INCONCLUSIVE, named.signal, None, None, None, None,
                           f"only {n} samples after warm-up (need {MIN_SAMPLES})",
                           more_would_help=not final)
-    low = floor(values)
-    s = Series([r / 1000 for r in requests], list(values), low, given_back(values, low), named,
-               guards, threshold)
+    lv = levels(values)
+    low = _suffix_min(lv)
+    s = Series([r / 1000 for r in requests], list(values), lv, low, given_back(values, low),
+               named, guards, threshold)
     leak = _leak_test(s)
     if leak.verdict is Verdict.LEAKING:
         return leak
@@ -310,7 +318,7 @@ def _flat_test(s: Series) -> Assessment:
         return _undecided(named, f"not yet flat for {g.flat:,} requests",
                           _short(s, g.needed_stable(_every(s))))
     i = starts[-1]
-    near = near_floor(s.values, round(g.hold / 1000 / (s.xs[1] - s.xs[0])))[i:]
+    near = _window_min(s.lv, round(g.hold / 1000 / (s.xs[1] - s.xs[0])))[i:]
     xs = s.xs[i:end + 1]
     stretch = f"{_k(xs[0])}–{_k(xs[-1])} requests"
     swing = max(_drops(near), 0.0)
@@ -328,7 +336,7 @@ def _flat_test(s: Series) -> Assessment:
         return _undecided(named, f"not flat: the near floor of {named.what} "
                                  f"{slope.value:+.1f} {named.unit} (up to {top:+.1f}) over "
                                  f"{stretch}", g.flat)
-    peak = max(levels(s.values)[i:])
+    peak = max(s.lv[i:])
     if min(s.values[s.m:] or [peak]) > peak:
         return _undecided(named, f"the last {len(s.values) - s.m} samples are above every "
                                  f"level in {stretch}: not yet confirmed", 2 * _every(s))
@@ -343,8 +351,22 @@ def _flat_test(s: Series) -> Assessment:
 def near_floor(values: Sequence[float], horizon: int, confirm: int = CONFIRM) -> list[float]:
     """The lowest confirmed level from each sample over the next ``horizon`` samples: memory
     not given back within ``hold``. A late low value lowers only the ``hold`` before it."""
-    lv = levels(values, confirm)
-    return [min(lv[i:i + max(horizon, 1) + 1]) for i in range(len(lv))]
+    return _window_min(levels(values, confirm), horizon)
+
+
+def _window_min(lv: Sequence[float], horizon: int) -> list[float]:
+    """min(lv[i:i + horizon + 1]) for every i (horizon at least 1), in one pass."""
+    span = max(horizon, 1) + 1
+    out: list[float] = [0.0] * len(lv)
+    window: collections.deque[int] = collections.deque()  # indices, values increasing
+    for i in range(len(lv) - 1, -1, -1):
+        while window and lv[window[-1]] >= lv[i]:
+            window.pop()
+        window.append(i)
+        if window[0] >= i + span:
+            window.popleft()
+        out[i] = lv[window[0]]
+    return out
 
 
 def _drops(ys: Sequence[float]) -> float:
@@ -359,11 +381,19 @@ def _drops(ys: Sequence[float]) -> float:
 def _steepest(xs: Sequence[float], ys: Sequence[float], least: float) -> tuple[float, int, int]:
     """The steepest end-to-end rise over any stretch at least ``least`` long."""
     best = (-math.inf, 0, len(xs) - 1)
-    for a in range(len(xs)):
-        for b in range(len(xs) - 1, a, -1):
-            if xs[b] - xs[a] < least:
-                break
-            best = max(best, ((ys[b] - ys[a]) / (xs[b] - xs[a]), a, b))
+    n = len(xs)
+    lo = 0
+    for a in range(n):
+        xa, ya = xs[a], ys[a]
+        lo = max(lo, a + 1)
+        while lo < n and xs[lo] - xa < least:
+            lo += 1
+        if lo >= n:
+            break
+        rises = [(y - ya) / (x - xa) for x, y in zip(xs[lo:], ys[lo:])]
+        top = max(rises)
+        if top >= best[0]:
+            best = (top, a, lo + len(rises) - 1 - rises[::-1].index(top))
     return best
 
 

@@ -59,12 +59,7 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float],
     n = len(xs)
     if n < 2 or n != len(ys):
         raise ValueError("theil_sen needs two or more (x, y) points")
-    slopes = sorted(
-        (ys[j] - ys[i]) / (xs[j] - xs[i])
-        for i in range(n)
-        for j in range(n)
-        if xs[j] > xs[i]
-    )
+    slopes = sorted(_pairwise(xs, ys))
     if not slopes:
         raise ValueError("theil_sen needs distinct x values")
     count = len(slopes)
@@ -76,3 +71,17 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float],
     upper = min(round((count + z * sigma) / 2), count - 1)
     lower = max(round((count - z * sigma) / 2) - 1, 0)
     return Slope(median, slopes[lower], slopes[upper])
+
+
+def _pairwise(xs: Sequence[float], ys: Sequence[float]) -> list[float]:
+    """Every slope (ys[j] - ys[i]) / (xs[j] - xs[i]) with xs[j] > xs[i]; by lag when xs are
+    in order (the usual case: one pass of C-level zip per lag)."""
+    n = len(xs)
+    if any(b < a for a, b in zip(xs, xs[1:])):
+        return [(ys[j] - ys[i]) / (xs[j] - xs[i])
+                for i in range(n) for j in range(n) if xs[j] > xs[i]]
+    out: list[float] = []
+    for d in range(1, n):
+        out.extend([(b - a) / (xb - xa) for a, b, xa, xb in zip(ys, ys[d:], xs, xs[d:])
+                    if xb > xa])
+    return out
