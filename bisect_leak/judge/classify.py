@@ -50,6 +50,8 @@ import collections
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import sub, truediv
 
 from bisect_leak.judge.theilsen import CONFIDENCE, Slope, min_points, theil_sen, z_for
 from bisect_leak.judge.verdict import Assessment, Sample, Signal, Verdict
@@ -152,11 +154,10 @@ def levels(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
     (fewer at the start), so a value counts only once a majority around it agrees: a dip or a
     spike of up to ``confirm - 1`` samples moves no level. The last ``confirm - 1`` samples
     have no level yet."""
-    out = []
-    for i in range(len(values) - confirm + 1):
-        h = min(confirm - 1, i)
-        out.append(sorted(values[i - h:i + h + 1])[h])
-    return out
+    h = confirm - 1
+    head = [sorted(values[:2 * i + 1])[i] for i in range(min(h, len(values) - h))]
+    windows = zip(*(values[k:len(values) - h + k] for k in range(2 * h + 1)))
+    return head + [sorted(w)[h] for w in windows]
 
 
 def floor(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
@@ -176,7 +177,7 @@ def given_back(values: Sequence[float], low: Sequence[float],
                confirm: int = CONFIRM) -> float:
     """The most memory seen given back: a high held for ``confirm`` samples (the lowest of
     them), above the floor after it."""
-    highs = [min(values[i:i + confirm]) for i in range(len(low))]
+    highs = map(min, zip(*(values[k:] for k in range(confirm))))
     return max(max((h - f for h, f in zip(highs, low)), default=0.0), 0.0)
 
 
@@ -390,7 +391,7 @@ def _steepest(xs: Sequence[float], ys: Sequence[float], least: float) -> tuple[f
             lo += 1
         if lo >= n:
             break
-        rises = [(y - ya) / (x - xa) for x, y in zip(xs[lo:], ys[lo:])]
+        rises = list(map(truediv, map(sub, ys[lo:], repeat(ya)), map(sub, xs[lo:], repeat(xa))))
         top = max(rises)
         if top >= best[0]:
             best = (top, a, lo + len(rises) - 1 - rises[::-1].index(top))

@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import sub, truediv
 from statistics import NormalDist
 
 CONFIDENCE = 0.99  # the rank range's nominal level (not a calibrated coverage: see classify)
@@ -74,14 +75,13 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float],
 
 
 def _pairwise(xs: Sequence[float], ys: Sequence[float]) -> list[float]:
-    """Every slope (ys[j] - ys[i]) / (xs[j] - xs[i]) with xs[j] > xs[i]; by lag when xs are
-    in order (the usual case: one pass of C-level zip per lag)."""
+    """Every slope (ys[j] - ys[i]) / (xs[j] - xs[i]) with xs[j] > xs[i]; by lag when xs
+    strictly increase (the usual case: C-level maps, one per lag)."""
     n = len(xs)
-    if any(b < a for a, b in zip(xs, xs[1:])):
+    if any(b <= a for a, b in zip(xs, xs[1:])):  # ties or out of order: every pair
         return [(ys[j] - ys[i]) / (xs[j] - xs[i])
                 for i in range(n) for j in range(n) if xs[j] > xs[i]]
     out: list[float] = []
     for d in range(1, n):
-        out.extend([(b - a) / (xb - xa) for a, b, xa, xb in zip(ys, ys[d:], xs, xs[d:])
-                    if xb > xa])
+        out.extend(map(truediv, map(sub, ys[d:], ys), map(sub, xs[d:], xs)))
     return out
