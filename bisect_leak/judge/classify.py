@@ -239,8 +239,9 @@ def classify_series(requests: Sequence[int], values: Sequence[float], named: Nam
 def _would_decide(more: int | None, measured: int) -> str:
     if not more:
         return ""
-    return (f". About {more:,} more requests might decide it: load.max_requests = "
-            f"{_round_up(measured + more):,} in the scenario")
+    upto = _round_up(measured + more)
+    return (f". About {more:,} more requests might decide it: load.max_requests = {upto:,} "
+            f"in the scenario (or load.extend_to = {upto:,}: only while undecided)")
 
 
 def _round_up(requests: int) -> int:
