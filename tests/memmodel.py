@@ -13,8 +13,9 @@ it as one-off gains and releases (``wandered``, from the path the sampler record
 a verdict): a wander that rose by at least ``threshold x hold`` over the last ``hold`` (it grew
 at the threshold through the stretch a leak is judged on, as a leak would) makes a bounded
 truth *ambiguous*; its fall over the last ``flat`` counts as memory given back there, as a
-release does, so a leak whose realized net growth (leak less that fall, per request) is under
-1.5x the threshold is *ambiguous*, not leaking. Testable: ``test_memmodel_wander_truth``.
+release does, so a leak or a staircase whose realized net growth (its rate less that fall per
+request) is under 1.5x the threshold is *ambiguous*, not leaking or stepping. Tested by
+``test_memmodel_wander_truth_reads_the_realized_path_as_gains_and_releases``.
 
 The zoo: Each shape is the memory a server would show after its warm-up, as a sum of
 parts: kept memory (linear leaks, staircases) and memory that is bounded or given back
@@ -331,12 +332,12 @@ class Model:
         the realized wandering path ``(k, KiB)`` at the samples (``ModelSampler.path``), read
         as one-off gains and releases (see ``wandered``)."""
         w = self.window
-        growing, ambiguous, stepping = 0.0, False, False
+        growing, ambiguous, stepping = 0.0, False, 0.0
         for part in self.parts:
             kind, rate = _judge(part, end_k, w)
             growing += rate if kind == "growing" else 0.0
             ambiguous |= kind == "ambiguous"
-            stepping |= kind == "stepping"
+            stepping += rate if kind == "stepping" else 0.0
         gained, fell = wandered(wander, end_k, w)
         ambiguous |= gained >= w.threshold * w.hold_k  # it grew at the threshold: not done
         given = fell + sum(-p.size for p in self.parts if isinstance(p, Jump) and p.size < 0
@@ -344,8 +345,9 @@ class Model:
         if growing - given / w.flat_k >= 1.5 * w.threshold:  # net growth through the end
             return Truth.LEAKING
         ambiguous |= growing >= 1.5 * w.threshold
-        if stepping:
+        if stepping and stepping + growing - given / w.flat_k >= 1.5 * w.threshold:
             return Truth.STEPPING
+        ambiguous |= stepping > 0
         if ambiguous or growing >= 0.5 * w.threshold:
             return Truth.AMBIGUOUS
         return Truth.BOUNDED

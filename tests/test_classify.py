@@ -336,6 +336,9 @@ def test_memmodel_wander_truth_reads_the_realized_path_as_gains_and_releases():
     fell = [(k, -1000.0 * (k >= 60)) for k in range(0, 101)]  # 50 - 1000/50 < 1.5 x 25
     assert leak.truth(100.0, fell) is shapes.Truth.AMBIGUOUS
     assert leak.truth(100.0, [(k, v / 2) for k, v in fell]) is shapes.Truth.LEAKING
+    stairs = shapes.Model("w", (shapes.Stairs(1000.0, 20.0),), shapes.Noise(), HELLO)
+    assert stairs.truth(100.0, flat) is shapes.Truth.STEPPING
+    assert stairs.truth(100.0, fell) is shapes.Truth.AMBIGUOUS
 
 
 def model(family, *parts, window=HELLO, **noise):
