@@ -55,6 +55,12 @@ def main() -> None:
     every = [r for fam in rows.values() for r in fam]
     print("truths: " + ", ".join(f"{t.value} {sum(r[1] is t for r in every)}"
                                  for t in memmodel.Truth))
+    for name in dict.fromkeys(r[3] for r in every):
+        decidable = [r for r in every if r[3] == name
+                     and r[1] in (memmodel.Truth.BOUNDED, memmodel.Truth.LEAKING)]
+        undecided = sum(r[0] == "inconclusive" for r in decidable)
+        print(f"window {name}: inconclusive of decidable {undecided}/{len(decidable)} "
+              f"({undecided / max(len(decidable), 1):.1%})")
     hello = [r for r in every if r[3] == "hello"]
     for truth, verdict in ((memmodel.Truth.BOUNDED, "stable"),
                            (memmodel.Truth.LEAKING, "leaking")):
