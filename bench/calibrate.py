@@ -4,13 +4,14 @@ Pure: no servers. Each series is drawn by ``tests/memmodel.py`` (family, window,
 noise), runs through the real round-by-round trial loop, and its verdict is compared with the
 model's truth for the window observed when the verdict was given.
 
-    python bench/calibrate.py [--series N] [--seed S]
+    python bench/calibrate.py [--series N] [--seed S] [--jobs J] [--show-wrong]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import multiprocessing
 import statistics
 import sys
 from pathlib import Path
@@ -33,24 +34,34 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
     parser.add_argument("--show-wrong", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1, help="processes (same figures)")
     args = parser.parse_args()
     banner = Banner("bench/calibrate.py: the verdict rule over the generative model",
                     [f"{args.series:,} series from seed {args.seed}"])
     rows = collections.defaultdict(list)
-    for seed in range(args.seed, args.seed + args.series):
-        model = memmodel.generate(seed)
-        verdict, truth, measured, reason = memmodel.judged(model, seed)
-        rows[model.family].append((verdict, truth, measured + model.window.warmup,
-                                   model.window.name))
-        if args.show_wrong and memmodel.wrong(verdict, truth):
-            print(f"WRONG seed {seed} {model.family} {model.window.name} truth {truth.value}: "
-                  f"{verdict} at {measured:,}: {reason}\n  {model}", file=sys.stderr)
+    seeds = range(args.seed, args.seed + args.series)
+    with multiprocessing.Pool(max(args.jobs, 1)) as pool:
+        for seed, family, row, reason in pool.imap(_judge, seeds, chunksize=25):
+            rows[family].append(row)
+            verdict, truth, measured = row[0], row[1], row[2] - row[4].warmup
+            if args.show_wrong and memmodel.wrong(verdict, truth):
+                print(f"WRONG seed {seed} {family} {row[3]} truth {truth.value}: {verdict} at "
+                      f"{measured:,}: {reason}\n  {memmodel.generate(seed)}", file=sys.stderr)
     out = [_row(fam, rows[fam]) for fam in sorted(rows)]
     out.append(_row("all", [r for fam in rows.values() for r in fam]))
     print(table(["family", "series", "leaking / stable / inconclusive", "false leak (95% up)",
                  "false stable (95% up)", "inconclusive of decidable",
                  "median requests (decided)"], out))
-    hello = [r for fam in rows.values() for r in fam if r[3] == "hello"]
+    every = [r for fam in rows.values() for r in fam]
+    print("truths: " + ", ".join(f"{t.value} {sum(r[1] is t for r in every)}"
+                                 for t in memmodel.Truth))
+    for name in dict.fromkeys(r[3] for r in every):
+        decidable = [r for r in every if r[3] == name
+                     and r[1] in (memmodel.Truth.BOUNDED, memmodel.Truth.LEAKING)]
+        undecided = sum(r[0] == "inconclusive" for r in decidable)
+        print(f"window {name}: inconclusive of decidable {undecided}/{len(decidable)} "
+              f"({undecided / max(len(decidable), 1):.1%})")
+    hello = [r for r in every if r[3] == "hello"]
     for truth, verdict in ((memmodel.Truth.BOUNDED, "stable"),
                            (memmodel.Truth.LEAKING, "leaking")):
         spent = [r[2] for r in hello if r[1] is truth and r[0] == verdict]
@@ -58,6 +69,13 @@ def main() -> None:
             print(f"hello window, {truth.value} called {verdict}: median "
                   f"{statistics.median(spent):,.0f} requests (warm-up included), n={len(spent)}")
     banner.end()
+
+
+def _judge(seed: int) -> tuple:
+    model = memmodel.generate(seed)
+    verdict, truth, measured, reason = memmodel.judged(model, seed)
+    return seed, model.family, (verdict, truth, measured + model.window.warmup,
+                                model.window.name, model.window), reason
 
 
 def _row(family: str, rows: list) -> list[str]:

@@ -8,6 +8,15 @@ tuned on. The *model* (``Window``, ``Model``, ``generate``) draws random composi
 leaks, fills, caches, one-off gains and releases, staircases, wandering and heavy-tailed noise,
 each with its truth *for the window observed* (``Model.truth``).
 
+Wandering is zero-drift, but its *realized* path is what the window shows, so the truth reads
+it as one-off gains and releases (``wandered``, from the path the sampler records, never from
+a verdict): a wander that rose by at least ``threshold x hold`` over the last ``hold`` (it grew
+at the threshold through the stretch a leak is judged on, as a leak would) makes a bounded
+truth *ambiguous*; its fall over the last ``flat`` counts as memory given back there, as a
+release does, so a leak or a staircase whose realized net growth (its rate less that fall per
+request) is under 1.5x the threshold is *ambiguous*, not leaking or stepping. Tested by
+``test_memmodel_wander_truth_reads_the_realized_path_as_gains_and_releases``.
+
 The zoo: Each shape is the memory a server would show after its warm-up, as a sum of
 parts: kept memory (linear leaks, staircases) and memory that is bounded or given back
 (sawtooth caches, saturating fills, one-off steps, random walks, garbage spikes, page noise).
@@ -19,6 +28,7 @@ from __future__ import annotations
 import enum
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -317,25 +327,46 @@ class Model:
     def kept(self, k: float) -> float:
         return sum(p.at_k(k) if isinstance(p, Jump) else p.at(k) for p in self.parts)
 
-    def truth(self, end_k: float) -> Truth:
-        """The truth for the window ending ``end_k`` k requests after warm-up."""
+    def truth(self, end_k: float, wander: Sequence[tuple[float, float]] = ()) -> Truth:
+        """The truth for the window ending ``end_k`` k requests after warm-up; ``wander`` is
+        the realized wandering path ``(k, KiB)`` at the samples (``ModelSampler.path``), read
+        as one-off gains and releases (see ``wandered``)."""
         w = self.window
-        growing, ambiguous, stepping = 0.0, False, False
+        growing, ambiguous, stepping = 0.0, False, 0.0
         for part in self.parts:
             kind, rate = _judge(part, end_k, w)
             growing += rate if kind == "growing" else 0.0
             ambiguous |= kind == "ambiguous"
-            stepping |= kind == "stepping"
-        given = sum(-p.size for p in self.parts if isinstance(p, Jump) and p.size < 0
-                    and end_k - w.flat_k < p.at <= end_k)
+            stepping += rate if kind == "stepping" else 0.0
+        gained, fell = wandered(wander, end_k, w)
+        ambiguous |= gained >= w.threshold * w.hold_k  # it grew at the threshold: not done
+        given = fell + sum(-p.size for p in self.parts if isinstance(p, Jump) and p.size < 0
+                           and end_k - w.flat_k < p.at <= end_k)
         if growing - given / w.flat_k >= 1.5 * w.threshold:  # net growth through the end
             return Truth.LEAKING
         ambiguous |= growing >= 1.5 * w.threshold
-        if stepping:
+        if stepping and stepping + growing - given / w.flat_k >= 1.5 * w.threshold:
             return Truth.STEPPING
+        ambiguous |= stepping > 0
         if ambiguous or growing >= 0.5 * w.threshold:
             return Truth.AMBIGUOUS
         return Truth.BOUNDED
+
+
+def wandered(path: Sequence[tuple[float, float]], end: float, w: Window) -> tuple[float, float]:
+    """What the realized wandering did by the window's end: (its rise over the last ``hold``,
+    its fall over the last ``flat``), each >= 0, read at the samples nearest those points."""
+    if not path:
+        return 0.0, 0.0
+    at = {k: v for k, v in path if k <= end + 1e-9}
+    if not at:
+        return 0.0, 0.0
+
+    def value(k: float) -> float:
+        return at[min(at, key=lambda x: abs(x - k))]
+
+    now = value(end)
+    return max(now - value(end - w.hold_k), 0.0), max(value(end - w.flat_k) - now, 0.0)
 
 
 def _judge(part: Component, end: float, w: Window) -> tuple[str, float]:
@@ -372,6 +403,7 @@ class ModelSampler:
         self.wander = model.noise.wander * self.rng.gauss(0, 1)
         self.last_k = 0.0
         self.dip_left = 0
+        self.path: list[tuple[float, float]] = []  # (k, KiB): the realized wandering
 
     def value(self, requests: int) -> float:
         m, n, rng = self.model, self.model.noise, self.rng
@@ -382,6 +414,8 @@ class ModelSampler:
             decay = math.exp(-(k - self.last_k) / n.wander_k)
             self.wander = self.wander * decay + n.wander * math.sqrt(1 - decay**2) * rng.gauss(0, 1)
         self.last_k = k
+        if n.wander:
+            self.path.append((k, self.wander))
         noise = {"uniform": rng.uniform(-1, 1), "gauss": rng.gauss(0, 1)}.get(
             n.kind, rng.gauss(0, 1) / math.sqrt(rng.gammavariate(n.df / 2, 2 / n.df)))
         value = m.kept(k) + self.wander + noise * n.scale
@@ -504,7 +538,7 @@ class _Driver:
         return Round(sent=count, ok=count, seconds=count / 5000)
 
 
-def trial_loop(model: Model, seed: int = 0):
+def trial_loop(model: Model, seed: int = 0, sampler: ModelSampler | None = None):
     """The real round-by-round loop (``trial._load_rounds``) over a model's samples: only the
     server, the driver and the sampler are replaced. Returns the TrialResult."""
     from bisect_leak.judge.verdict import Signal, Verdict
@@ -517,16 +551,19 @@ def trial_loop(model: Model, seed: int = 0):
     settings = trial.Settings(load=load, metric=Signal.FDS if w.fds else Signal.GROWTH,
                               threshold=w.threshold)
     result = trial.TrialResult(version="x", verdict=Verdict.ERROR, warmup=w.warmup)
-    trial._load_rounds(_AliveServer(), _Driver(), ModelSampler(model, seed), result, settings,
+    sampler = sampler or ModelSampler(model, seed)
+    trial._load_rounds(_AliveServer(), _Driver(), sampler, result, settings,
                        lambda _: None, None)
     return result
 
 
 def judged(model: Model, seed: int = 0) -> tuple[str, Truth, int, str]:
     """(verdict, truth at the verdict's window, measured requests, reason)."""
-    result = trial_loop(model, seed)
+    sampler = ModelSampler(model, seed)
+    result = trial_loop(model, seed, sampler)
     measured = result.requests - model.window.warmup
-    return result.verdict.value, model.truth(measured / 1000), measured, result.reason
+    return (result.verdict.value, model.truth(measured / 1000, sampler.path), measured,
+            result.reason)
 
 
 def wrong(verdict: str, truth: Truth) -> bool:

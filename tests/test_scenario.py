@@ -421,3 +421,9 @@ def test_guards_can_be_set_and_default_to_the_first_look(tmp_path):
                                    "hold = 4000\n")
     guards = scenario.load(folder).load.guards
     assert (guards.hold, guards.flat, guards.fill, guards.span) == (4000, 5000, 8000, 2000)
+
+
+def test_extend_to_below_max_requests_is_refused(tmp_path):
+    folder = write(tmp_path / "s", "[load]\nmax_requests = 120000\nextend_to = 60000\n")
+    message = load_error(folder)
+    assert "scenario.toml:3: key 'load.extend_to' must be 0 (off) or at least" in message

@@ -7,6 +7,8 @@ the real ones.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from memmodel import Fill, Linear, Sawtooth, Shape, Staircase, Step, Synthetic
@@ -111,3 +113,22 @@ def test_a_time_limit_that_ends_the_load_is_named_in_the_reason():
     assert result.verdict is Verdict.INCONCLUSIVE
     assert result.cut_short.startswith("the time limit ended the load at 40,500 requests")
     assert result.reason.startswith(result.cut_short)
+
+
+def test_extend_to_lets_the_rule_have_the_requests_it_asks_for_and_no_more():
+    shape = Shape("fill", (Fill(20480.0, 80),))
+    planned = run_loop(shape, 0)
+    assert planned.assessment.more_requests  # inconclusive at 120k, and says how many more
+    capped = replace(LOAD, extend_to=200_000)
+    result = run_loop(shape, 0, load=capped)
+    assert result.requests > LOAD.warmup + LOAD.max_requests
+    assert result.requests <= capped.warmup + capped.extend_to
+    assert result.verdict is not Verdict.LEAKING  # a bounded fill, given more requests
+    assert not result.assessment.more_would_help
+
+
+def test_more_requests_survives_the_json_round_trip():
+    result = run_loop(Shape("fill", (Fill(20480.0, 80),)), 0)
+    data = result.to_dict()
+    assert data["more_requests"] == result.assessment.more_requests > 0
+    assert TrialResult.from_dict(data).assessment.more_requests == data["more_requests"]

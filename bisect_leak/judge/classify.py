@@ -46,9 +46,12 @@ runs it over a generative model of server memory (README, "How a verdict is deci
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import sub, truediv
 
 from bisect_leak.judge.theilsen import CONFIDENCE, Slope, min_points, theil_sen, z_for
 from bisect_leak.judge.verdict import Assessment, Sample, Signal, Verdict
@@ -151,18 +154,22 @@ def levels(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
     (fewer at the start), so a value counts only once a majority around it agrees: a dip or a
     spike of up to ``confirm - 1`` samples moves no level. The last ``confirm - 1`` samples
     have no level yet."""
-    out = []
-    for i in range(len(values) - confirm + 1):
-        h = min(confirm - 1, i)
-        out.append(sorted(values[i - h:i + h + 1])[h])
-    return out
+    h = confirm - 1
+    head = [sorted(values[:2 * i + 1])[i] for i in range(min(h, len(values) - h))]
+    windows = zip(*(values[k:len(values) - h + k] for k in range(2 * h + 1)))
+    return head + [sorted(w)[h] for w in windows]
 
 
 def floor(values: Sequence[float], confirm: int = CONFIRM) -> list[float]:
     """The lowest confirmed level from each sample to the end (``confirm - 1`` shorter)."""
-    out = levels(values, confirm)
+    return _suffix_min(levels(values, confirm))
+
+
+def _suffix_min(lv: Sequence[float]) -> list[float]:
+    out = list(lv)
     for i in range(len(out) - 2, -1, -1):
-        out[i] = min(out[i], out[i + 1])
+        if out[i + 1] < out[i]:
+            out[i] = out[i + 1]
     return out
 
 
@@ -170,7 +177,7 @@ def given_back(values: Sequence[float], low: Sequence[float],
                confirm: int = CONFIRM) -> float:
     """The most memory seen given back: a high held for ``confirm`` samples (the lowest of
     them), above the floor after it."""
-    highs = [min(values[i:i + confirm]) for i in range(len(low))]
+    highs = map(min, zip(*(values[k:] for k in range(confirm))))
     return max(max((h - f for h, f in zip(highs, low)), default=0.0), 0.0)
 
 
@@ -181,6 +188,7 @@ class Series:
 
     xs: list[float]
     values: list[float]
+    lv: list[float]  # confirmed levels
     low: list[float]
     back: float
     named: Named
@@ -207,9 +215,10 @@ def classify_series(requests: Sequence[int], values: Sequence[float], named: Nam
         return Assessment(Verdict.INCONCLUSIVE, named.signal, None, None, None, None,
                           f"only {n} samples after warm-up (need {MIN_SAMPLES})",
                           more_would_help=not final)
-    low = floor(values)
-    s = Series([r / 1000 for r in requests], list(values), low, given_back(values, low), named,
-               guards, threshold)
+    lv = levels(values)
+    low = _suffix_min(lv)
+    s = Series([r / 1000 for r in requests], list(values), lv, low, given_back(values, low),
+               named, guards, threshold)
     leak = _leak_test(s)
     if leak.verdict is Verdict.LEAKING:
         return leak
@@ -230,8 +239,9 @@ def classify_series(requests: Sequence[int], values: Sequence[float], named: Nam
 def _would_decide(more: int | None, measured: int) -> str:
     if not more:
         return ""
-    return (f". About {more:,} more requests might decide it: load.max_requests = "
-            f"{_round_up(measured + more):,} in the scenario")
+    upto = _round_up(measured + more)
+    return (f". About {more:,} more requests might decide it: load.max_requests = {upto:,} "
+            f"in the scenario (or load.extend_to = {upto:,}: only while undecided)")
 
 
 def _round_up(requests: int) -> int:
@@ -310,7 +320,7 @@ def _flat_test(s: Series) -> Assessment:
         return _undecided(named, f"not yet flat for {g.flat:,} requests",
                           _short(s, g.needed_stable(_every(s))))
     i = starts[-1]
-    near = near_floor(s.values, round(g.hold / 1000 / (s.xs[1] - s.xs[0])))[i:]
+    near = _window_min(s.lv, round(g.hold / 1000 / (s.xs[1] - s.xs[0])))[i:]
     xs = s.xs[i:end + 1]
     stretch = f"{_k(xs[0])}–{_k(xs[-1])} requests"
     swing = max(_drops(near), 0.0)
@@ -328,7 +338,7 @@ def _flat_test(s: Series) -> Assessment:
         return _undecided(named, f"not flat: the near floor of {named.what} "
                                  f"{slope.value:+.1f} {named.unit} (up to {top:+.1f}) over "
                                  f"{stretch}", g.flat)
-    peak = max(levels(s.values)[i:])
+    peak = max(s.lv[i:])
     if min(s.values[s.m:] or [peak]) > peak:
         return _undecided(named, f"the last {len(s.values) - s.m} samples are above every "
                                  f"level in {stretch}: not yet confirmed", 2 * _every(s))
@@ -343,8 +353,22 @@ def _flat_test(s: Series) -> Assessment:
 def near_floor(values: Sequence[float], horizon: int, confirm: int = CONFIRM) -> list[float]:
     """The lowest confirmed level from each sample over the next ``horizon`` samples: memory
     not given back within ``hold``. A late low value lowers only the ``hold`` before it."""
-    lv = levels(values, confirm)
-    return [min(lv[i:i + max(horizon, 1) + 1]) for i in range(len(lv))]
+    return _window_min(levels(values, confirm), horizon)
+
+
+def _window_min(lv: Sequence[float], horizon: int) -> list[float]:
+    """min(lv[i:i + horizon + 1]) for every i (horizon at least 1), in one pass."""
+    span = max(horizon, 1) + 1
+    out: list[float] = [0.0] * len(lv)
+    window: collections.deque[int] = collections.deque()  # indices, values increasing
+    for i in range(len(lv) - 1, -1, -1):
+        while window and lv[window[-1]] >= lv[i]:
+            window.pop()
+        window.append(i)
+        if window[0] >= i + span:
+            window.popleft()
+        out[i] = lv[window[0]]
+    return out
 
 
 def _drops(ys: Sequence[float]) -> float:
@@ -359,11 +383,19 @@ def _drops(ys: Sequence[float]) -> float:
 def _steepest(xs: Sequence[float], ys: Sequence[float], least: float) -> tuple[float, int, int]:
     """The steepest end-to-end rise over any stretch at least ``least`` long."""
     best = (-math.inf, 0, len(xs) - 1)
-    for a in range(len(xs)):
-        for b in range(len(xs) - 1, a, -1):
-            if xs[b] - xs[a] < least:
-                break
-            best = max(best, ((ys[b] - ys[a]) / (xs[b] - xs[a]), a, b))
+    n = len(xs)
+    lo = 0
+    for a in range(n):
+        xa, ya = xs[a], ys[a]
+        lo = max(lo, a + 1)
+        while lo < n and xs[lo] - xa < least:
+            lo += 1
+        if lo >= n:
+            break
+        rises = list(map(truediv, map(sub, ys[lo:], repeat(ya)), map(sub, xs[lo:], repeat(xa))))
+        top = max(rises)
+        if top >= best[0]:
+            best = (top, a, lo + len(rises) - 1 - rises[::-1].index(top))
     return best
 
 

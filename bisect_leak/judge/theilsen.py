@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import sub, truediv
 from statistics import NormalDist
 
 CONFIDENCE = 0.99  # the rank range's nominal level (not a calibrated coverage: see classify)
@@ -59,12 +60,7 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float],
     n = len(xs)
     if n < 2 or n != len(ys):
         raise ValueError("theil_sen needs two or more (x, y) points")
-    slopes = sorted(
-        (ys[j] - ys[i]) / (xs[j] - xs[i])
-        for i in range(n)
-        for j in range(n)
-        if xs[j] > xs[i]
-    )
+    slopes = sorted(_pairwise(xs, ys))
     if not slopes:
         raise ValueError("theil_sen needs distinct x values")
     count = len(slopes)
@@ -76,3 +72,16 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float],
     upper = min(round((count + z * sigma) / 2), count - 1)
     lower = max(round((count - z * sigma) / 2) - 1, 0)
     return Slope(median, slopes[lower], slopes[upper])
+
+
+def _pairwise(xs: Sequence[float], ys: Sequence[float]) -> list[float]:
+    """Every slope (ys[j] - ys[i]) / (xs[j] - xs[i]) with xs[j] > xs[i]; by lag when xs
+    strictly increase (the usual case: C-level maps, one per lag)."""
+    n = len(xs)
+    if any(b <= a for a, b in zip(xs, xs[1:])):  # ties or out of order: every pair
+        return [(ys[j] - ys[i]) / (xs[j] - xs[i])
+                for i in range(n) for j in range(n) if xs[j] > xs[i]]
+    out: list[float] = []
+    for d in range(1, n):
+        out.extend(map(truediv, map(sub, ys[d:], ys), map(sub, xs[d:], xs)))
+    return out

@@ -18,7 +18,7 @@ from bisect_leak.measure.sampling import Sampler, ServerGone
 from bisect_leak.measure.server import HOST, Server, ServerError, free_port
 from bisect_leak.planning.scenario import Load, Scenario
 
-PROTOCOL = 2  # bump when a change makes cached trial results incomparable
+PROTOCOL = 3  # bump when a change makes cached trial results incomparable
 MAX_FAILURE_RATIO = 0.01  # connection failures or unexpected 5xx tolerated
 STARTUP_TIMEOUT = 60.0
 
@@ -85,6 +85,7 @@ class TrialResult:
             "interval_kib_per_1k": ([_round(a.low), _round(a.high)]
                                     if a and a.signal is Signal.GROWTH else None),
             "late_kib_per_1k": _round(a.late_kib_per_1k) if a else None,
+            "more_requests": a.more_requests if a else None,  # inconclusive: might decide it
             "reason": self.reason,
             "cut_short": self.cut_short,
             "requests": self.requests,
@@ -120,7 +121,8 @@ class TrialResult:
         if data.get("signal"):
             low, high = data.get("interval") or (None, None)
             a = Assessment(Verdict(data["verdict"]), Signal(data["signal"]), data.get("value"),
-                           low, high, data["late_kib_per_1k"], data["reason"])
+                           low, high, data["late_kib_per_1k"], data["reason"],
+                           more_requests=data.get("more_requests"))
         load = data.get("load", {})
         verdict = Verdict(data["verdict"])
         return cls(
@@ -284,10 +286,23 @@ def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: Trial
         if done.sent < chunk:  # the deadline cut the round short
             result.cut_short = _time_limit(load.max_seconds, served)
             break
+        if served >= total:  # the planned end: past it only as far as load.extend_to allows
+            total += _extension(judge(result.samples, settings, final=True), load, served)
     assessment = judge(result.samples, settings, final=True)
     if result.cut_short and assessment.verdict is Verdict.INCONCLUSIVE:
         assessment = replace(assessment, reason=f"{result.cut_short}: {assessment.reason}")
     result.assessment, result.verdict = assessment, assessment.verdict
+
+
+def _extension(assessment: Assessment, load: Load, served: int) -> int:
+    """Requests past the planned end when the rule says about how many more might decide
+    and the scenario's ``extend_to`` allows them (0: stop here)."""
+    cap = load.warmup + load.extend_to
+    if (assessment.verdict is not Verdict.INCONCLUSIVE or not assessment.more_requests
+            or served >= cap):
+        return 0
+    every = load.sample_every
+    return min(-(-assessment.more_requests // every) * every, cap - served)
 
 
 def _time_limit(seconds: float, served: int) -> str:

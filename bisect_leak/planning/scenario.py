@@ -68,6 +68,9 @@ class Load:
     hold: int = 0  # caches cleared at least this often are never called leaking
     flat: int = 0  # leaks stepping up at least this often are never called stable
     fill: int = 0  # bounded fills with a time constant up to this are never called leaking
+    # Past max_requests, up to this many after warm-up, while the rule says how many more
+    # might decide (0: never past max_requests):
+    extend_to: int = 0
 
     @property
     def guards(self) -> Guards:
@@ -159,6 +162,9 @@ def load(folder: Path) -> Scenario:
         raise fail("load", "needs concurrency, sample_every and requests of at least 1")
     if load_.max_requests < load_.requests:
         raise fail("load.max_requests", "must be at least load.requests")
+    if load_.extend_to and load_.extend_to < load_.max_requests:
+        raise fail("load.extend_to", f"must be 0 (off) or at least load.max_requests "
+                   f"({load_.max_requests:,})")
     needed = load_.guards.needed(load_.sample_every)
     if load_.max_requests < needed:
         raise fail("load.max_requests", f"must be at least {needed:,}: the verdict rule needs "
