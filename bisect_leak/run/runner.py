@@ -34,6 +34,8 @@ def settings_for(plan: Plan, scenario: scenarios.Scenario) -> Settings:
     if plan.requests is not None:
         changes["requests"] = plan.requests
         changes["max_requests"] = max(load.max_requests, plan.requests)
+        if load.extend_to:  # the scenario's cap keeps its room above the new limit
+            changes["extend_to"] = max(load.extend_to, changes["max_requests"])
     if plan.concurrency is not None:
         changes["concurrency"] = plan.concurrency
     if changes:
