@@ -154,19 +154,11 @@ def _check_head_clean(repo: Repo, plan: Plan, refs: list[Ref]) -> None:
 # -- the commit-level pass -------------------------------------------------------------
 
 
-def _new_pass(base: Prober, repo: Repo, refs: list[Ref], history: list[Commit] = ()) -> Prober:
-    """A commit-level pass on ``base``'s Python: its candidates, one prober over them, all
-    resolved at one date (the newest candidate's), so that adjacent candidates' envs differ
-    only in the package's own tree."""
-    cands: dict[str, Candidate] = {}
-    for ref in refs[:1]:
-        c = _candidate(repo, ref)
-        cands[c.label] = c
-    for commit in history:
-        cands[commit.short] = candidate.from_commit(commit, repo.tree(commit.sha))
-    for ref in refs[1:]:
-        c = _candidate(repo, ref)
-        cands[c.label] = c
+def _new_pass(base: Prober, repo: Repo, ordered: list[Candidate]) -> Prober:
+    """A commit-level pass on ``base``'s Python over ``ordered`` candidates (oldest first),
+    one prober over them, all resolved at one date (the newest candidate's), so that
+    adjacent candidates' envs differ only in the package's own tree."""
+    cands = {c.label: c for c in ordered}
     py = PythonOutcome(interpreter=base.py.interpreter, versions=list(cands), candidates=cands,
                        range=CommitRange(repo.path))
     base.py.commits = py
@@ -203,7 +195,7 @@ def check(plan: Plan, rp: RepoPlan, base: Prober) -> PythonOutcome | None:
     """Measure each commit-ish ``--check``, after the release checks."""
     if not rp.commit_checks:
         return None
-    prober = _new_pass(base, rp.repo, list(rp.commit_checks))
+    prober = _new_pass(base, rp.repo, [_candidate(rp.repo, r) for r in rp.commit_checks])
     py = prober.py
     py.exit_code, py.message = passes.check(prober, py.versions)
     return py
@@ -247,7 +239,9 @@ def bisect(plan: Plan, repo: Repo, base: Prober, old: Ref, new: Ref, scenario: s
     roots = repo.package_roots((old.sha, new_sha), plan.name)  # a layout move: both bounds
     middle = history if new.sha is None else history[:-1]
     chosen = commits.candidates(middle, roots)
-    prober = _new_pass(base, repo, [old, new], chosen)
+    prober = _new_pass(base, repo, [
+        _candidate(repo, old), *(candidate.from_commit(c, repo.tree(c.sha)) for c in chosen),
+        _candidate(repo, new)])
     py = prober.py
     py.range = CommitRange(
         repo.path, f"{_bound_text(old)}..{_bound_text(new)}",
