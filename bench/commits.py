@@ -29,7 +29,7 @@ from _common import ROOT, Banner, fmt, median, read_json, run_cli, table
 
 sys.path.insert(0, str(ROOT))
 
-from bisect_leak import commits  # noqa: E402
+from bisect_leak.candidates import commits  # noqa: E402
 from bisect_leak.candidates.repo import Repo  # noqa: E402
 
 BUNDLE = Path(__file__).resolve().parents[2] / "shared" / "repos" / "uvicorn.bundle"

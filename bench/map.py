@@ -41,7 +41,7 @@ from _common import (
 sys.path.insert(0, str(TESTS))
 import maptoy  # noqa: E402
 
-from bisect_leak import interpreters  # noqa: E402
+from bisect_leak.environments import interpreters  # noqa: E402
 
 
 def pythons() -> list[interpreters.Interpreter]:

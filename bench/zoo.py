@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import memmodel as shapes  # noqa: E402
 from _common import Banner, table  # noqa: E402
 
-from bisect_leak import classify  # noqa: E402
+from bisect_leak.judge import classify  # noqa: E402
 from bisect_leak.judge.theilsen import theil_sen
 from bisect_leak.judge.verdict import Verdict
 
