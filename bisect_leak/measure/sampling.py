@@ -60,6 +60,7 @@ class Sampler:
             except psutil.NoSuchProcess:
                 if proc is self.root:
                     raise ServerGone(f"process {self.root.pid} has exited") from None
+        self._still_alive()
         return Sample(
             requests=requests,
             seconds=time.monotonic() - self.start,
@@ -69,6 +70,17 @@ class Sampler:
             fds=fds,
             anon=anon,
         )
+
+    def _still_alive(self) -> None:
+        """A process killed while it was read (its memory torn down before it turns zombie)
+        reads as zero: such a sample is not evidence, the server is gone."""
+        try:
+            gone = self.root.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+            empty = self.root.memory_info().rss == 0
+        except psutil.NoSuchProcess:
+            gone, empty = True, True
+        if gone or empty:
+            raise ServerGone(f"process {self.root.pid} has exited")
 
 
 def smaps_anon(pid: int) -> int | None:
