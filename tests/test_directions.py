@@ -67,8 +67,8 @@ def test_fds_metric_sees_descriptors_kept(wheelhouse, tmp_path):
     assert trials["2.0.0"]["unit"] == "descriptors/1k requests"
     assert trials["2.0.0"]["growth_kib_per_1k"] is None  # not memory
     assert trials["1.0.0"]["verdict"] == "stable"
-    fds = [row[4] for row in trials["2.0.0"]["series"]["rows"]]
-    assert fds[-1] - fds[0] >= 8000
+    rows = trials["2.0.0"]["series"]["rows"]
+    assert rows[-1][4] - rows[0][4] >= 0.9 * (rows[-1][0] - rows[0][0])  # one per request
 
 
 def test_held_metric_sees_what_growth_calls_a_plateau(wheelhouse, tmp_path):
@@ -81,7 +81,7 @@ def test_held_metric_sees_what_growth_calls_a_plateau(wheelhouse, tmp_path):
     proc, held = run([*base, "--metric", "held", "--threshold", "2048"], tmp_path, wheelhouse)
     by_held = {t["version"]: t for t in held["trials"]}
     assert by_held[TOY_PLATEAU]["signal"] == "held"
-    assert by_held[TOY_PLATEAU]["verdict"] == "leaking"  # ~5 MiB held against 1.0.0
+    assert by_held[TOY_PLATEAU]["verdict"] == "leaking"  # ~4 MiB held against 1.0.0
     assert by_held[TOY_PLATEAU]["value"] > 2 and by_held[TOY_PLATEAU]["unit"] == "MiB held"
     # The reference is measured against its own halves, not declared stable.
     assert by_held["1.0.0"]["verdict"] == "stable"

@@ -46,7 +46,7 @@ def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_
     # the search ran plain; only the answer's pair was inspected, afterwards, over the window
     assert sorted(v for v, t in trials.items() if t["inspect"]) == [TOY_LAST_GOOD, TOY_FIRST_BAD]
     assert trials["1.5.0"]["inspect"] is None
-    assert bad["window"] == inspection.WINDOW and bad["warmup"] == 2000
+    assert bad["window"] == inspection.WINDOW and bad["warmup"] == 1000
     grown = {name: delta for name, delta, _ in bad["types"]}
     assert grown.get("bytearray", 0) >= inspection.WINDOW  # one per traced request
     assert "bytearray" not in {name for name, _, _ in good["types"]}

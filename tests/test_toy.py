@@ -114,12 +114,12 @@ def test_scenario_folder(tmp_path):
     assert data["requirements"] == []
     assert data["python"] == ">=3.7"
     assert data["load"] == {
-        "warmup": 2000,
-        "requests": 8000,
-        "max_requests": 24000,
+        "warmup": 1000,
+        "requests": 4000,
+        "max_requests": 16000,
         "concurrency": 8,
         "connection": "keep-alive",
-        "sample_every": 500,
+        "sample_every": 250,
     }
     assert data["request"] == [{"method": "GET", "path": "/"}]
 

@@ -32,7 +32,7 @@ LEAK = "leak"
 #: bytes kept per request by the leaking and the plateauing versions
 TOY_CHUNK = 1024
 #: number of cache slots the plateauing version fills before it goes flat (~5 MiB)
-TOY_CACHE_SLOTS = 5000  # fills past the toy scenario's 2,000-request warm-up
+TOY_CACHE_SLOTS = 4000  # ~4 MiB: fills past the toy scenario's 1,000-request warm-up
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,12 @@ requirements = []
 python = ">=3.7"
 
 [load]
-warmup = 2000
-requests = 8000
-max_requests = 24000
+warmup = 1000
+requests = 4000
+max_requests = 16000
 concurrency = 8
 connection = "keep-alive"
-sample_every = 500
+sample_every = 250
 
 [[request]]
 method = "GET"

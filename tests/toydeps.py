@@ -90,7 +90,7 @@ def write_frame_scenario(dest: Path, module: str = "toyframe") -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "app.py").write_text(f"from {module} import app  # noqa: F401\n")
     (dest / "scenario.toml").write_text(
-        'description = "toyframe hello"\nrequirements = []\n\n[load]\nwarmup = 2000\n'
-        "requests = 8000\nmax_requests = 24000\nconcurrency = 8\nsample_every = 500\n"
+        'description = "toyframe hello"\nrequirements = []\n\n[load]\nwarmup = 1000\n'
+        "requests = 4000\nmax_requests = 16000\nconcurrency = 8\nsample_every = 250\n"
     )
     return dest
