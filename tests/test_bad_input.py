@@ -215,6 +215,15 @@ def test_counts_must_be_at_least_one(cli, tmp_path, cache, flag):
     run_bad(cli, tmp_path, cache, args, 2, flag)
 
 
+@pytest.mark.parametrize(("extra", "needle"), [
+    (["--inspect", "--inspect-frames", "0"], "give 1 to 64"),
+    (["--inspect-frames", "12"], "add --inspect"),
+])
+def test_inspect_frames_in_range_and_with_inspect(cli, tmp_path, cache, extra, needle):
+    args = [*cli.toy_args(cache), *TOY_BOUNDS, *extra]
+    run_bad(cli, tmp_path, cache, args, 2, "--inspect-frames", needle)
+
+
 def test_requests_that_can_never_decide_are_refused_with_the_numbers(cli, tmp_path, cache):
     """Issue 15: --requests rescales the rule's guards past what max_requests allows."""
     args = [*cli.toy_args(cache), *TOY_BOUNDS, "--requests", "100000"]

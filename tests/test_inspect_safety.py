@@ -59,9 +59,13 @@ def test_inspected_trials_never_crash_the_server(toy_env, parser, tmp_path):
     assert any(line.startswith("httptools==") for line in env.freeze) == bool(parser)
     sc = scenario.load(write_toy_scenario(tmp_path / "toy"))
     short = replace(sc.load, warmup=500, requests=1500, max_requests=1500, sample_every=250)
-    settings = inspection.settings_for(trial.Settings(load=short))
-    for _ in range(TRIALS):
+    for n in range(TRIALS):
+        frames = (8, 2, 16)[n]  # --inspect-frames reaches the launcher inside the env
+        settings = inspection.settings_for(trial.Settings(load=short), frames)
         result = trial.run(env, TOY_FIRST_BAD, sc, settings)
+        assert result.inspect["frames"] == frames
+        depths = [len(f) for kept in result.inspect["stacks"].values() for _, f in kept]
+        assert depths and max(depths) <= frames and (frames > 2 or max(depths) == 2)
         assert result.verdict is not Verdict.ERROR, (result.reason, result.stderr_tail)
         grown = {name: delta for name, delta, _ in result.inspect["types"]}
         assert grown.get("bytearray", 0) >= 1500, result.inspect  # one per traced request

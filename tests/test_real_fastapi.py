@@ -39,12 +39,14 @@ def run(args: list[str], tmp_path, timeout: float = 900):
     return proc, json.loads(out.read_text())
 
 
-def test_check_0682_and_0690_records_the_starlette_move(python37, tmp_path):
-    proc, data = run(["--check", "0.68.2", "--check", "0.69.0", "--python", python37,
+def test_bisection_on_the_index_records_the_starlette_move(python37, tmp_path):
+    """One run of the real case (each real case runs once): 0.68.2..0.69.0 on Python 3.7."""
+    proc, data = run(["--good", "0.68.2", "--bad", "0.69.0", "--python", python37,
                       "--requests", "10000", "--report", str(tmp_path / "result.md")],
                      tmp_path)
+    told = proc.stdout + proc.stderr
     trials = {t["version"]: t for t in data["trials"]}
-    assert set(trials) == {"0.68.2", "0.69.0"}
+    assert set(trials) == {"0.68.2", "0.69.0"} and data["versions"] == ["0.68.2", "0.69.0"]
     assert all(t["verdict"] in VERDICTS for t in trials.values())
     assert "starlette==0.14.2" in trials["0.68.2"]["freeze"]
     assert "starlette==0.15.0" in trials["0.69.0"]["freeze"]
@@ -53,13 +55,14 @@ def test_check_0682_and_0690_records_the_starlette_move(python37, tmp_path):
     # Nothing of bisect-leak's own is in the env under test.
     assert not any(p.lower().startswith(("bisect-leak", "bisect_leak", "psutil", "httpx"))
                    for t in trials.values() for p in t["freeze"])
+    # Answer or not, what changed between the two envs is named.
     diff = data["freeze_diff"]
     assert {"name": "starlette", "before": "0.14.2", "after": "0.15.0"} in diff
     assert any(c["name"] == "anyio" and c["before"] is None for c in diff)
     report = (tmp_path / "result.md").read_text()
     assert "`starlette 0.14.2 → 0.15.0`" in report and "anyio" in report
-    errors = [t for t in trials.values() if t["verdict"] == "error"]
-    assert proc.returncode == (3 if errors else 0), proc.stdout + proc.stderr
+    (line,) = [ln for ln in proc.stdout.splitlines() if "envs of 0.68.2 and 0.69.0 differ" in ln]
+    assert "starlette 0.14.2 → 0.15.0" in line and "anyio" in line, told
     assert data["python"] == python37
     # Dependencies of their day: each env resolved as of its release date.
     assert set(data["resolved_as_of"]) == {"0.68.2", "0.69.0"}
@@ -67,20 +70,13 @@ def test_check_0682_and_0690_records_the_starlette_move(python37, tmp_path):
         if t["verdict"] != "error":
             assert t["requests"] >= 20000 + 10000
             assert t["samples"][0][0] == 0
-
-
-def test_bisection_on_the_index_exit_code_matches_the_answer(python37, tmp_path):
-    proc, data = run(["--good", "0.68.2", "--bad", "0.69.0", "--python", python37,
-                      "--requests", "10000"], tmp_path)
-    assert all(t["verdict"] in VERDICTS for t in data["trials"])
-    assert data["versions"] == ["0.68.2", "0.69.0"]
-    # Measured here: both stable under hello (no leak to bisect): exit 1 with that message.
-    # An error verdict is exit 3 and never an answer.
-    verdicts = {t["version"]: t["verdict"] for t in data["trials"]}
+    # The exit code agrees with the answer. Measured here: both stable under hello (no leak
+    # to bisect): exit 1 with that message. An error verdict is exit 3 and never an answer.
+    verdicts = {v: t["verdict"] for v, t in trials.items()}
     if "error" in verdicts.values():
-        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert proc.returncode == 3, told
     elif verdicts == {"0.68.2": "stable", "0.69.0": "stable"}:
-        assert proc.returncode == 1
+        assert proc.returncode == 1, told
         assert data["first_bad"] is None
         assert data["message"].startswith("no leak to bisect: 0.69.0 is stable")
     else:

@@ -49,6 +49,9 @@ def _on_sigterm(signum, frame) -> None:
 @click.option("--report", "report_path", type=click.Path(path_type=Path), metavar="PATH",
               help="Write a Markdown report.")
 @click.option("--inspect", is_flag=True, help="Report which object types and sites grow.")
+@click.option("--inspect-frames", type=int, default=8, show_default=True, metavar="N",
+              help="Frames kept per traced allocation: more reach callers further up the "
+                   "stack, each makes tracing slower.")
 @click.option("--repo", type=click.Path(path_type=Path), metavar="PATH",
               help="A local git clone of the package: bisect on to the commit; bounds and "
                    "checks may then be any commit-ish, or WORKTREE.")

@@ -7,6 +7,8 @@ import socket
 from pathlib import Path
 
 LAUNCHER = Path(__file__).resolve().parent / "probe" / "launcher.py"
+#: how the launcher is told its frame depth (probe/launcher.py reads it)
+FRAMES_VARIABLE = "BISECT_LEAK_TRACEMALLOC_FRAMES"
 
 
 class InspectError(Exception):

@@ -31,13 +31,14 @@ class Settings:
     metric: Signal = Signal.GROWTH
     threshold: float = classify.DEFAULT_THRESHOLD_KIB
     inspect: bool = False  # run under the launcher and report what grows
+    inspect_frames: int = 8  # tracemalloc's frames per allocation under the launcher
 
     def key_fields(self) -> dict:
         return {
             "load": {k: getattr(self.load, k) for k in self.load.__dataclass_fields__},
             "metric": self.metric.value,
             "threshold": self.threshold,
-            "inspect": self.inspect,
+            "inspect": self.inspect and self.inspect_frames,
             "protocol": PROTOCOL,
         }
 
@@ -190,7 +191,8 @@ def run(
         server = server_factory(env, scenario)
     elif control is not None:
         server = Server(env.python, scenario.path, app=scenario.app_module,
-                        launcher=inspector.LAUNCHER, launcher_args=("--control-port", str(control)))
+                        launcher=inspector.LAUNCHER, launcher_args=("--control-port", str(control)),
+                        extra_env={inspector.FRAMES_VARIABLE: str(settings.inspect_frames)})
     else:
         server = Server(env.python, scenario.path, app=scenario.app_module)
     driver: Driver | None = None

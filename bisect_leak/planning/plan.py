@@ -46,6 +46,7 @@ class Plan:
     json_path: Path | None = None
     report_path: Path | None = None
     inspect: bool = False
+    inspect_frames: int = 8  # frames tracemalloc keeps per allocation under --inspect
     culprit: bool = False
     confirm: int = 1  # times the last good and first bad are measured again after the search
     repo: Path | None = None  # a local clone: bisect on to the commit (issue 10)
@@ -113,6 +114,11 @@ class Plan:
             except ValueError:
                 raise BadInput(f"--as-of {self.as_of!r}: give an ISO date and time, e.g. "
                                "2022-03-12T00:00:00+00:00") from None
+        if not 1 <= self.inspect_frames <= 64:
+            raise BadInput(f"--inspect-frames {self.inspect_frames}: give 1 to 64 (each frame "
+                           "makes every traced allocation dearer; 8 reaches most callers)")
+        if self.inspect_frames != 8 and not self.inspect:
+            raise BadInput("--inspect-frames sets the depth of --inspect's stacks: add --inspect")
         if self.jobs < 1:
             raise BadInput(f"--jobs {self.jobs}: give a whole number of at least 1")
         if self.dask and self.jobs != 1:

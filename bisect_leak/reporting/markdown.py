@@ -27,13 +27,19 @@ def answer_pair(py: PythonOutcome) -> tuple[TrialResult, TrialResult] | None:
 
 
 def compared_pair(py: PythonOutcome) -> tuple[TrialResult, TrialResult] | None:
-    """The two envs worth comparing: the answer's pair, or the first and last --check."""
+    """The two envs worth comparing: the answer's pair, else the bounds of a search that
+    found none (what changed between them, though neither leaks), else the first and last
+    --check."""
     pair = answer_pair(py)
-    if pair is None and py.search is None and len(py.trials) >= 2:
+    if pair is not None:
+        return pair
+    if py.search is not None and len(py.versions) >= 2:
+        trials = [py.trials.get(py.versions[0]), py.trials.get(py.versions[-1])]
+    else:
         trials = list(py.trials.values())
-        if trials[0].freeze and trials[-1].freeze:
-            pair = (trials[0], trials[-1])
-    return pair
+    if len(trials) >= 2 and trials[0] and trials[-1] and trials[0].freeze and trials[-1].freeze:
+        return trials[0], trials[-1]
+    return None
 
 
 def freeze_changes(py: PythonOutcome) -> list[freeze.Change]:

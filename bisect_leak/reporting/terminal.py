@@ -12,7 +12,7 @@ from bisect_leak.judge.classify import memory_figure
 from bisect_leak.judge.verdict import Verdict
 from bisect_leak.measure.trial import TrialResult
 from bisect_leak.reporting import commits as commit_report
-from bisect_leak.reporting.markdown import freeze_changes
+from bisect_leak.reporting.markdown import compared_pair, freeze_changes
 from bisect_leak.run.outcome import Outcome, describe
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -99,7 +99,9 @@ def summary_text(outcome: Outcome) -> str:
             lines.append(py.message)
         changes = freeze_changes(py)
         if changes:
-            lines.append("  envs differ in: " + ", ".join(str(c) for c in changes))
+            a, b = compared_pair(py)  # type: ignore[misc]
+            lines.append(f"  envs of {a.version} and {b.version} differ in: "
+                         + ", ".join(str(c) for c in changes))
         if py.culprit_message:
             lines.append(f"  {py.culprit_message}")
         if py.rounds:

@@ -36,11 +36,12 @@ from bisect_leak.run.prober import Prober
 WINDOW = 2000  # requests traced after the warm-up (see the module docstring)
 
 
-def settings_for(settings: Settings) -> Settings:
-    """The short inspected run: the scenario's warm-up, then the window alone."""
+def settings_for(settings: Settings, frames: int = 8) -> Settings:
+    """The short inspected run: the scenario's warm-up, then the window alone, tracing
+    ``frames`` frames per allocation."""
     window = min(settings.load.requests, WINDOW)
     load = replace(settings.load, requests=window, max_requests=window)
-    return replace(settings, load=load, inspect=True)
+    return replace(settings, load=load, inspect=True, inspect_frames=frames)
 
 
 def targets(prober: Prober) -> list[str]:
@@ -55,7 +56,7 @@ def targets(prober: Prober) -> list[str]:
 def inspect(prober: Prober) -> None:
     """Attach what grows (``TrialResult.inspect``) to each target's trial, and say it; for a
     found pair, the changed lines that allocate it (``PythonOutcome.lines``, issue 16)."""
-    settings = settings_for(prober.settings)
+    settings = settings_for(prober.settings, prober.plan.inspect_frames)
     python = prober.py.interpreter.version
     for version in targets(prober):
         label = f"{prober.plan.name} {version} on Python {python}"

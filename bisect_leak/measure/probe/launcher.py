@@ -34,7 +34,7 @@ TOP = 15
 # whole stacks were 9-15 deep); every frame makes each traced allocation dearer, about
 # linearly: the toy's 2,000-request window took 6 s with 1 frame, 14 s with 4, 25 s with
 # 8, 41 s with 12 and 70-90 s with 25 (3.12, machine loaded). BISECT_LEAK_TRACEMALLOC_FRAMES
-# (when the launcher is run by hand) changes it.
+# (set from --inspect-frames) changes it.
 FRAMES = int(os.environ.get("BISECT_LEAK_TRACEMALLOC_FRAMES", "8"))
 STACKS = 3  # heaviest distinct stacks reported per growing site
 TIMEOUT = 60.0  # seconds the main thread gets to run a collection
