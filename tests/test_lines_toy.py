@@ -30,16 +30,22 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory, cli_runner: CLI) -> Pat
 
 
 def _run(cli: CLI, repo: toyrepo.ToyRepo, wheelhouse: Path, tmp_path: Path, good: str,
-         bad: str) -> tuple[dict, str]:
+         bad: str, *, checks: bool = False) -> tuple[dict, str]:
+    """A bisection from ``good`` to ``bad`` (its commit level's JSON), or with ``checks``
+    the two commits checked (the run's JSON)."""
     scenario = toyrepo.write_scenario(tmp_path / "scenario")
     out = tmp_path / "out.json"
+    which = (["--check", repo.shas[good], "--check", repo.shas[bad]] if checks else
+             ["--good", repo.shas[good], "--bad", repo.shas[bad], "--confirm", "0"])
     proc = cli.run(["--package", toyrepo.NAME, "--scenario", str(scenario), "--find-links",
                     str(wheelhouse), "--no-index", "--python", str(cli.python), "--cache-dir",
-                    str(tmp_path / "cache"), "--repo", str(repo.path), "--good",
-                    repo.shas[good], "--bad", repo.shas[bad], "--confirm", "0", "--inspect",
+                    str(tmp_path / "cache"), "--repo", str(repo.path), *which, "--inspect",
                     "--json", str(out)], cwd=tmp_path)
     assert proc.returncode == 0, describe_run(proc)
     data = json.loads(out.read_text())
+    if checks:
+        assert f"--check {repo.shas[good]} --check {repo.shas[bad]}" in data["reproduce"]
+        return data["commits"], proc.stdout
     assert data["first_bad_commit"]["sha"] == repo.shas[bad], describe_run(proc)
     return data["commits"], proc.stdout
 
@@ -62,9 +68,12 @@ def test_the_changed_call_of_an_unchanged_helper(cli: CLI, repo: toyrepo.ToyRepo
     assert "changed lines that allocate what grows:" not in stdout
 
 
-def test_an_allocation_in_the_diff(cli: CLI, repo: toyrepo.ToyRepo, wheelhouse: Path,
-                                   tmp_path: Path) -> None:
-    level, stdout = _run(cli, repo, wheelhouse, tmp_path, "c2", "c3")
+def test_an_allocation_in_the_diff_of_two_checked_commits(cli: CLI, repo: toyrepo.ToyRepo,
+                                                          wheelhouse: Path, tmp_path: Path
+                                                          ) -> None:
+    """--check of a stable and a leaking commit gets the line answer too (their git diff)."""
+    level, stdout = _run(cli, repo, wheelhouse, tmp_path, "c2", "c3", checks=True)
+    assert level["lines_against"] == f"git diff {repo.shas['c2'][:10]} {repo.shas['c3'][:10]}"
     rows = level["lines"]
     line = toylines.line_of(toylines.module_text(toylines.IN_PLACE), toylines.IN_PLACE)
     assert rows and rows[0]["in_diff"] is True, describe_run_text(level, stdout)

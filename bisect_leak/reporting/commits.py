@@ -115,13 +115,13 @@ def summary_lines(outcome: Outcome, py: PythonOutcome) -> list[str]:
         else:
             lines.append(f"  envs differ only in {outcome.plan.name} itself (every other "
                          "package the same version)")
-        if level.lines is not None:  # --inspect (issue 16)
-            lines += ["  " + text for text in render_lines(level.lines, "commit")]
     if answer is None and outcome.plan.checks:
         changes = env_changes(outcome, level, py)
         if changes:
             lines.append("  envs of the first and last check differ in: "
                          + ", ".join(str(c) for c in changes))
+    if level.lines is not None:  # --inspect: the answer's pair or two checks (issue 16)
+        lines += ["  " + text for text in render_lines(level.lines, "commit")]
     if level.culprit_message:
         lines.append(f"  {level.culprit_message}")
     if level.trials:

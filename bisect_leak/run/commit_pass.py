@@ -198,6 +198,8 @@ def check(plan: Plan, rp: RepoPlan, base: Prober) -> PythonOutcome | None:
     prober = _new_pass(base, rp.repo, [_candidate(rp.repo, r) for r in rp.commit_checks])
     py = prober.py
     py.exit_code, py.message = passes.check(prober, py.versions)
+    if plan.inspect:  # what grows in each, and with a leaking and a stable one, the lines
+        inspection.inspect(prober)
     return py
 
 

@@ -13,6 +13,7 @@ from bisect_leak.candidates import lines
 from bisect_leak.candidates import repo as repos
 from bisect_leak.candidates.lines import LineAnswer
 from bisect_leak.candidates.repo import GitError, Repo
+from bisect_leak.judge.verdict import Verdict
 from bisect_leak.run.prober import Prober
 
 
@@ -86,24 +87,38 @@ def _installed_sources(project: str, inspection: Mapping) -> dict[str, str]:
 
 
 def for_pair(prober: Prober) -> LineAnswer | None:
-    """The line answer of a prober whose pair ``inspection.inspect`` has just re-run: for
-    built candidates (commits, the working tree) the git diff of their two trees, else the
-    two releases' installed files."""
-    s = prober.py.search
-    if s is None or not (s.found and s.last_old and s.first_new):
+    """The line answer of a prober whose pair ``inspection.inspect`` has just re-run (a
+    search's answer, or two ``--check`` runs of which one leaks and one is stable): for built
+    candidates (commits, the working tree) the git diff of their two trees, else the two
+    releases' installed files."""
+    pair = _pair(prober)
+    if pair is None:
         return None
-    fixed = prober.plan.fixed
-    old, new = prober.py.trials[s.last_old], prober.py.trials[s.first_new]
+    first, second, fixed = pair
+    old, new = prober.py.trials[first], prober.py.trials[second]
     growing, reference = (old, new) if fixed else (new, old)
     found = growing.inspect or {}
     other = reference.inspect if reference.inspect and "sites" in reference.inspect else None
-    before, after = prober.py.candidates[s.last_old], prober.py.candidates[s.first_new]
+    before, after = prober.py.candidates[first], prober.py.candidates[second]
     if before.tree is not None and after.tree is not None and prober.repo is not None:
-        roots = prober.py.range.roots if prober.py.range else ()
+        roots = (prober.py.range.roots if prober.py.range else  # checks: from their trees
+                 prober.repo.package_roots((before.tree, after.tree), prober.plan.name))
         return line_answer(prober.repo, before.tree, after.tree, found, roots, fixed, other,
-                           (s.last_old, s.first_new))
+                           (first, second))
     if "sites" not in found or not (old.inspect and new.inspect):
-        return _answer(found, {}, (), None, f"installed files of {s.last_old} and "
-                                              f"{s.first_new}")
-    return release_answer(prober.plan.name, old.inspect, new.inspect, fixed,
-                          (s.last_old, s.first_new))
+        return _answer(found, {}, (), None, f"installed files of {first} and {second}")
+    return release_answer(prober.plan.name, old.inspect, new.inspect, fixed, (first, second))
+
+
+def _pair(prober: Prober) -> tuple[str, str, bool] | None:
+    """(old label, new label, whether the old one is the one that grows)."""
+    s = prober.py.search
+    if s is not None:
+        found = s.found and s.last_old and s.first_new
+        return (s.last_old, s.first_new, prober.plan.fixed) if found else None
+    judged = [(v, t.verdict) for v, t in prober.py.trials.items()
+              if t.verdict in (Verdict.LEAKING, Verdict.STABLE)]
+    if len(prober.py.trials) != 2 or len(judged) != 2 or judged[0][1] is judged[1][1]:
+        return None  # checks: only a leaking and a stable one make a pair to diff
+    (first, verdict), (second, _) = judged
+    return first, second, verdict is Verdict.LEAKING

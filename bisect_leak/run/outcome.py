@@ -114,8 +114,8 @@ class Outcome:
             versions = [py.search.last_old, py.search.first_new]
             if plan.fixed and plan.metric is Signal.HELD:  # the first --check is the reference
                 versions.reverse()
-        else:
-            versions = list(py.trials)
+        else:  # the checks as given: releases and commit-ishes alike
+            versions = list(plan.checks) or list(py.trials)
         argv = ["bisect-leak", *plan.check_args(versions, python=py.interpreter.version)]
         return shlex.join(argv)
 
