@@ -90,6 +90,19 @@ def test_two_trees_diffed_with_git_line_numbers() -> None:
     assert (insert.old_start, insert.new_start) == (1, 2)
 
 
+def test_a_fix_that_only_inserts_lines_says_where() -> None:
+    before = {"pkg/conn.py": "def lost(self):\n    self.queue = None\n"}
+    after = {"pkg/conn.py": "def lost(self):\n    self.transport.close()\n"
+                            "    self.transport = None\n    self.queue = None\n"}
+    hunks = lines.diff_texts(before, after)
+    assert lines.changed_lines(hunks, old_side=True) == {}
+    note = lines.insertions_note(hunks)
+    assert note.startswith("the fix only inserts lines")
+    assert "pkg/conn.py:2 'self.transport.close()' (+1 lines)" in note
+    rewrite = lines.diff_texts(before, {"pkg/conn.py": "def lost(self):\n    pass\n"})
+    assert lines.insertions_note(rewrite) == ""  # the old side changed: lines to match
+
+
 def test_installed_paths_back_to_the_repository() -> None:
     purelib = "/c/envs/k/lib/python3.12/site-packages"
     rel = lines.installed_relative(f"{purelib}/uvicorn/protocols/http/h11_impl.py", [purelib])

@@ -179,6 +179,24 @@ def changed_lines(hunks: Iterable[Hunk], old_side: bool = False) -> dict[tuple[s
     return out
 
 
+def insertions_note(hunks: Iterable[Hunk], shown: int = 3) -> str:
+    """Why a fix's old side has nothing to match when the fix only inserted lines: where
+    it inserted them and what (the leaking version never ran them). Empty when the old
+    side changed, or nothing was inserted."""
+    hunks = list(hunks)
+    if any(h.old_lines and h.old_path for h in hunks):
+        return ""
+    inserted = [h for h in hunks if h.new_lines and h.new_path]
+    if not inserted:
+        return ""
+    where = "; ".join(f"{h.new_path}:{h.new_start} {h.new_lines[0].strip()!r}"
+                      + (f" (+{len(h.new_lines) - 1} lines)" if len(h.new_lines) > 1 else "")
+                      for h in inserted[:shown])
+    more = f" and {len(inserted) - shown} more" if len(inserted) > shown else ""
+    return (f"the fix only inserts lines, so no line of the leaking version changed to match "
+            f"what grows against; it inserted {where}{more}")
+
+
 # -- paths ---------------------------------------------------------------------------------
 
 

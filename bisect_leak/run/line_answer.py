@@ -31,7 +31,8 @@ def line_answer(repo: Repo, old: str, new: str, inspection: Mapping,
     except GitError as exc:
         return LineAnswer((), against, f"no diff: {exc}")
     changed = lines.changed_lines(hunks, old_side=fixed)
-    return _answer(inspection, changed, package_dirs, reference, against)
+    inserted = lines.insertions_note(hunks) if fixed else ""
+    return _answer(inspection, changed, package_dirs, reference, against, inserted)
 
 
 def release_answer(project: str, old_inspection: Mapping, new_inspection: Mapping,
@@ -41,14 +42,16 @@ def release_answer(project: str, old_inspection: Mapping, new_inspection: Mappin
     trees = [_installed_sources(project, i) for i in (old_inspection, new_inspection)]
     if not all(trees):
         return LineAnswer((), against, f"no installed files of {project} found in the envs")
-    changed = lines.changed_lines(lines.diff_texts(trees[0], trees[1]), old_side=fixed)
+    hunks = lines.diff_texts(trees[0], trees[1])
+    changed = lines.changed_lines(hunks, old_side=fixed)
+    inserted = lines.insertions_note(hunks) if fixed else ""
     growing, reference = ((old_inspection, new_inspection) if fixed
                           else (new_inspection, old_inspection))
-    return _answer(growing, changed, (), reference, against)
+    return _answer(growing, changed, (), reference, against, inserted)
 
 
 def _answer(inspection: Mapping, changed: Mapping, roots: Sequence[str],
-            reference: Mapping | None, against: str) -> LineAnswer:
+            reference: Mapping | None, against: str, inserted: str = "") -> LineAnswer:
     if "sites" not in inspection:
         return LineAnswer((), against, "inspection failed: "
                           + str(inspection.get("error", "no answer")))
@@ -58,7 +61,7 @@ def _answer(inspection: Mapping, changed: Mapping, roots: Sequence[str],
         "at the end of the window: what leaks is not Python memory that tracemalloc sees "
         "(descriptors, native memory), or too little to name")
     if not changed:
-        note = note or "the diff changes no line on this side"
+        note = inserted or note or "the diff changes no line on this side"
     return LineAnswer(tuple(rows), against, note, int(inspection.get("frames") or 1))
 
 
