@@ -81,7 +81,7 @@ def test_held_metric_sees_what_growth_calls_a_plateau(wheelhouse, tmp_path):
     proc, held = run([*base, "--metric", "held", "--threshold", "2048"], tmp_path, wheelhouse)
     by_held = {t["version"]: t for t in held["trials"]}
     assert by_held[TOY_PLATEAU]["signal"] == "held"
-    assert by_held[TOY_PLATEAU]["verdict"] == "leaking"  # ~4 MiB held against 1.0.0
+    assert by_held[TOY_PLATEAU]["verdict"] == "leaking"  # ~4 MiB more held than 1.0.0
     assert by_held[TOY_PLATEAU]["value"] > 2 and by_held[TOY_PLATEAU]["unit"] == "MiB held"
     # The reference is measured against its own halves, not declared stable.
     assert by_held["1.0.0"]["verdict"] == "stable"

@@ -32,10 +32,10 @@ LEAK = "leak"
 #: bytes kept per request by the leaking versions
 TOY_CHUNK = 1024
 #: number of cache slots the plateauing version fills before it goes flat, and their size:
-#: ~4 MiB, half filled in the toy scenario's 1,000-request warm-up, full 1,000 requests after
+#: ~8 MiB, half filled in the toy scenario's 1,000-request warm-up, full 1,000 requests after
 #: it, so the whole measured window holds it (the held signal's median sees all of it)
 TOY_CACHE_SLOTS = 2000
-TOY_PLATEAU_CHUNK = 2048
+TOY_PLATEAU_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class ToyVersion:
 #: every toy release, oldest first
 TOY_VERSIONS: tuple[ToyVersion, ...] = (
     ToyVersion("1.0.0", STABLE, "stable"),
-    ToyVersion("1.1.0", PLATEAU, "fills a bounded cache (~4 MiB), then flat"),
+    ToyVersion("1.1.0", PLATEAU, "fills a bounded cache (~8 MiB), then flat"),
     ToyVersion("1.2.0", BROKEN, "broken: importing it raises ImportError"),
     ToyVersion("1.3.0", STABLE, "stable"),
     ToyVersion("1.4.0rc1", LEAK, "pre-release that leaks 1 KiB per request"),
