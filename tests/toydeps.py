@@ -1,7 +1,7 @@
 """Test support: a toy framework whose leak comes from a dependency (for ``--culprit``).
 
 ``toyframe`` 1.0.0 requires ``toycore==1.0.0``; ``toyframe`` 1.1.0 requires
-``toycore==2.0.0`` and ``toyextra==1.0.0``. ``toycore`` 2.0.0 keeps 1 KiB per request, so
+``toycore==2.0.0`` and ``toyextra==1.0.0``. ``toycore`` 2.0.0 keeps 4 KiB per request, so
 the first bad ``toyframe`` is 1.1.0 and the culprit is the toycore change; toyextra is
 innocent and appears only in 1.1.0 (it cannot be set back).
 """
@@ -40,7 +40,8 @@ async def app(scope, receive, send):
 
 PACKAGES = {
     ("toycore", "1.0.0"): ("", "def KEEP(scope):\n    pass\n" + CORE_STABLE),
-    ("toycore", "2.0.0"): ("", "_KEPT = []\n\ndef KEEP(scope):\n    _KEPT.append(bytearray(1024))\n"
+    # 4 KiB a request: over the short window the held median is ~10 MiB above the good env's
+    ("toycore", "2.0.0"): ("", "_KEPT = []\n\ndef KEEP(scope):\n    _KEPT.append(bytearray(4096))\n"
                            + CORE_STABLE),
     ("toyextra", "1.0.0"): ("", "VALUE = 1\n"),
     ("toyframe", "1.0.0"): ("Requires-Dist: toycore==1.0.0\n", "from toycore import app\n"),
