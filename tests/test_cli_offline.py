@@ -132,7 +132,7 @@ def test_bisection_leaves_no_temp_dirs(cli, bisection):
 
 
 def test_pre_releases_included_with_pre(cli, tmp_path):
-    run = bisect(cli, tmp_path, tmp_path / "cache", "--pre")
+    run = bisect(cli, tmp_path, tmp_path / "cache", "--pre", "--confirm", "0")
     assert run.proc.returncode == 0, describe_run(run.proc)
     assert run.data["first_bad"] == TOY_PRE
     assert run.data["last_good"] == TOY_LAST_GOOD
@@ -230,7 +230,7 @@ def test_two_runs_at_once_share_the_cache(cli, tmp_path):
     for name in ("a", "b"):
         out = tmp_path / f"{name}.json"
         popen = cli.popen([*cli.toy_args(cache), "--good", "1.0.0", "--bad", "1.5.0",
-                           "--json", str(out)], cwd=tmp_path,
+                           "--confirm", "0", "--json", str(out)], cwd=tmp_path,
                           stdout=tmp_path / f"{name}.out", stderr=tmp_path / f"{name}.err")
         runs.append((name, popen, out))
     try:

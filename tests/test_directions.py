@@ -40,6 +40,7 @@ def run(args, tmp_path, wheelhouse, python=None):
 def test_fixed_finds_the_first_release_without_the_leak(wheelhouse, tmp_path):
     scenario = write_frame_scenario(tmp_path / "fix", "toyfix")
     proc, data = run(["--package", "toyfix", "--fixed", "--bad", "1.0.0", "--good", "1.3.0",
+                      "--confirm", "0",
                       "--scenario", str(scenario)], tmp_path, wheelhouse)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (data["last_leaking"], data["first_fixed"]) == ("1.1.0", "1.2.0")
@@ -99,7 +100,8 @@ def test_python_matrix_measures_bounds_on_each_then_bisects(wheelhouse, tmp_path
     scenario = write_toy_scenario(tmp_path / "toy")
     spec = ",".join(i.version for i in pythons)
     proc, data = run(["--package", "leakytoy", "--good", "1.3.0", "--bad", "1.5.0",
-                      "--scenario", str(scenario)], tmp_path, wheelhouse, python=spec)
+                      "--confirm", "0", "--scenario", str(scenario)], tmp_path, wheelhouse,
+                     python=spec)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [r["python"] for r in data["results"]] == [i.version for i in pythons]
     for result in data["results"]:

@@ -33,7 +33,8 @@ def test_launcher_names_the_leaking_type_and_site(interp, tmp_path_factory, tmp_
     report = tmp_path / "report.md"
     env = dict(os.environ, UV_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "uv-inspect"))
     proc = subprocess.run(
-        [sys.executable, "-m", "bisect_leak", "--package", "leakytoy", "--good", TOY_LAST_GOOD,
+        [sys.executable, "-m", "bisect_leak", "--package", "leakytoy", "--confirm", "0",
+         "--good", TOY_LAST_GOOD,
          "--bad", "1.5.0", "--python", str(interp.path), "--scenario", str(scenario),
          "--find-links", str(wheelhouse), "--no-index", "--cache-dir", str(tmp_path / "c"),
          "--inspect", "--json", str(out), "--report", str(report)],

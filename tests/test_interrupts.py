@@ -24,7 +24,7 @@ from bisect_leak import processes
 
 DEADLINE = 60.0  # seconds: generous bound for any one wait
 POLL = 0.01
-BOUNDS = ["--good", "1.0.0", "--bad", "1.5.0"]
+BOUNDS = ["--good", "1.0.0", "--bad", "1.5.0", "--confirm", "0"]  # replication: not here
 
 
 class Started:

@@ -62,7 +62,7 @@ def test_release_pair_then_the_merged_pr_that_leaks(cli: CLI, repo: toyrepo.ToyR
                                                     tmp_path: Path) -> None:
     cache, out, md = tmp_path / "cache", tmp_path / "out.json", tmp_path / "report.md"
     args = _args(cli, wheelhouse, scenario, cache, repo.path, "--good", "1.0.0", "--bad",
-                 "1.1.0", "--json", str(out), "--report", str(md), "--culprit")
+                 "1.1.0", "--json", str(out), "--report", str(md), "--culprit", "--confirm", "0")
     proc = cli.run(args, cwd=tmp_path)
     assert proc.returncode == 0, describe_run(proc)
     data = json.loads(out.read_text())
@@ -116,7 +116,7 @@ def test_commit_bounds_head_and_worktree(cli: CLI, repo: toyrepo.ToyRepo, wheelh
     cache, out = tmp_path / "cache", tmp_path / "out.json"
     # commit-ish bounds: a release tag and a sha; no release stage
     proc = cli.run(_args(cli, wheelhouse, scenario, cache, clone, "--good", "1.0.0", "--bad",
-                         repo.shas["c9"], "--json", str(out)), cwd=tmp_path)
+                         repo.shas["c9"], "--confirm", "0", "--json", str(out)), cwd=tmp_path)
     assert proc.returncode == 0, describe_run(proc)
     data = json.loads(out.read_text())
     assert data["first_bad_commit"]["sha"] == repo.shas["m8"]
