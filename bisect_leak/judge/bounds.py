@@ -10,11 +10,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bisect_leak.judge.classify import floor, memory_figure
-from bisect_leak.judge.theilsen import theil_sen
-from bisect_leak.judge.verdict import Sample
+from bisect_leak.judge.classify import Guards, classify_growth, classify_held, memory_figure
+from bisect_leak.judge.verdict import Sample, Verdict
 
 MIN_POST = 8  # post-warm-up samples each trial needs to be compared
+DEFAULT_FIRST_LOOK = 30_000  # the hello scenario's, for guards not given
 
 
 @dataclass(frozen=True)
@@ -34,45 +34,58 @@ class SignalDiff:
                 f"{self.noise:,.1f}){how}")
 
 
-def compare_bounds(good: Sequence[Sample], bad: Sequence[Sample], *,
-                   warmup: int) -> list[SignalDiff]:
+def compare_bounds(good: Sequence[Sample], bad: Sequence[Sample], *, warmup: int,
+                   guards: Guards | None = None) -> list[SignalDiff]:
     """Every signal that differs between the good and the bad bound beyond its noise: held
-    memory (median, MiB), growth (the floor's slope, KiB/1k), threads and descriptors
+    memory (median, MiB), growth (the floor's slope, KiB/1k, with the ranges the verdict
+    rule gives it under ``guards``, the scenario's: a raw rank interval of a serially
+    dependent floor is far too narrow to tell two slopes apart), threads and descriptors
     (medians). Empty when nothing does or either trial has too few samples."""
     g = [s for s in good if s.requests >= warmup]
     b = [s for s in bad if s.requests >= warmup]
     if len(g) < MIN_POST or len(b) < MIN_POST:
         return []
-    found = [_held(g, b), _growth(g, b, warmup),
+    guards = guards or Guards.for_first_look(DEFAULT_FIRST_LOOK)
+    found = [_held(good, bad, warmup), _growth(good, bad, warmup, guards),
              _level("threads", [s.threads for s in g], [s.threads for s in b], ""),
              _level("descriptors", [s.fds for s in g], [s.fds for s in b], "--metric fds")]
     return [d for d in found if d is not None]
 
 
-def _held(g: Sequence[Sample], b: Sequence[Sample]) -> SignalDiff | None:
-    gm = [k / 1024 for k in memory_figure(g)[1]]
-    bm = [k / 1024 for k in memory_figure(b)[1]]
+def _held(good: Sequence[Sample], bad: Sequence[Sample], warmup: int) -> SignalDiff | None:
+    """Named when the medians differ by three times the noise; the command is given only
+    when the held rule, at the suggested threshold, calls the bad bound leaking."""
+    gm = [k / 1024 for k in memory_figure([s for s in good if s.requests >= warmup])[1]]
+    bm = [k / 1024 for k in memory_figure([s for s in bad if s.requests >= warmup])[1]]
     noise = max(_drift(gm), _drift(bm), _spread(gm), _spread(bm))
     diff = _median(bm) - _median(gm)
     if abs(diff) <= max(3 * noise, 0.5):
         return None
     threshold = max(512, math.floor(abs(diff) * 1024 * 0.75 / 512) * 512)
+    decides = diff > 0 and classify_held(bad, good, warmup=warmup,
+                                         threshold_mib=threshold / 1024).verdict is Verdict.LEAKING
     return SignalDiff("held memory", 0.0, diff, "MiB against the good bound", noise,
-                      f"--metric held --threshold {threshold}" if diff > 0 else "")
+                      f"--metric held --threshold {threshold}" if decides else "")
 
 
-def _growth(g: Sequence[Sample], b: Sequence[Sample], warmup: int) -> SignalDiff | None:
-    slopes = []
-    for trial in (g, b):
-        low = floor(memory_figure(trial)[1])
-        slopes.append(theil_sen([(s.requests - warmup) / 1000 for s in trial[:len(low)]], low))
-    sg, sb = slopes
-    if sb.low <= sg.high and sg.low <= sb.high:  # the ranges overlap
+def _growth(g: Sequence[Sample], b: Sequence[Sample], warmup: int,
+            guards: Guards) -> SignalDiff | None:
+    """Named only when the verdict rule itself, at a threshold between the two slopes, calls
+    the good bound stable and the bad one leaking: the suggested bisection can decide."""
+    sg, sb = (classify_growth(t, warmup=warmup, guards=guards, final=True) for t in (g, b))
+    figures = (sg.growth_kib_per_1k, sg.low, sg.high, sb.growth_kib_per_1k, sb.low, sb.high)
+    if any(f is None for f in figures):
         return None
-    threshold = max(1, round((sg.value + sb.value) / 2))
-    return SignalDiff("growth", sg.value, sb.value, "KiB/1k requests",
-                      max(sg.high - sg.low, sb.high - sb.low) / 2,
-                      f"--metric growth --threshold {threshold}" if sb.value > sg.value else "")
+    gv, gl, gh, bv, bl, bh = figures
+    if bl <= gh and gl <= bh or bv <= gv:  # the ranges overlap, or it grows less
+        return None
+    threshold = max(1, round((gv + bv) / 2))
+    judged = [classify_growth(t, warmup=warmup, guards=guards, threshold=threshold,
+                              final=True).verdict for t in (g, b)]
+    if judged != [Verdict.STABLE, Verdict.LEAKING]:
+        return None
+    return SignalDiff("growth", gv, bv, "KiB/1k requests", max(gh - gl, bh - bl) / 2,
+                      f"--metric growth --threshold {threshold}")
 
 
 def _level(name: str, gv: Sequence[int], bv: Sequence[int], command: str) -> SignalDiff | None:

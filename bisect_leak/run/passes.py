@@ -88,7 +88,8 @@ def other_signals(plan: Plan, prober: Prober) -> list[SignalDiff]:
     good, bad = py.trials.get(good_v), py.trials.get(bad_v)
     if good is None or bad is None or Verdict.ERROR in (good.verdict, bad.verdict):
         return []
-    return compare_bounds(good.samples, bad.samples, warmup=prober.settings.load.warmup)
+    load = prober.settings.load
+    return compare_bounds(good.samples, bad.samples, warmup=load.warmup, guards=load.guards)
 
 
 def check(prober: Prober, labels: Iterable[str]) -> tuple[ExitCode, str]:
