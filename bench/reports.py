@@ -45,7 +45,7 @@ def one(path: Path, out: Path, args: argparse.Namespace) -> list[str]:
     began = time.monotonic()
     s = d.suggestion
     try:
-        checked, latest = check.run_all(folder, s.package, (s.bad, s.good), s.pins, s.python,
+        checked, latest = check.run_all(folder, s.target, (s.bad, s.good), s.pins, s.python,
                                         check.Where(args.cache_dir, python=args.python))
     except BadInput as exc:
         return row + [f"no: {exc}"[:60], "-", d.command("DIR")]

@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 from bisect_leak.errors import BadInput
-from bisect_leak.fromreport import app, check, draft, indent, load, markdown, routes, versions
+from bisect_leak.fromreport import (
+    app,
+    check,
+    draft,
+    indent,
+    load,
+    markdown,
+    routes,
+    server,
+    syntax,
+    versions,
+)
 from bisect_leak.fromreport import write as writing
 from bisect_leak.planning import scenario
 
@@ -40,6 +51,7 @@ def test_real_report(name: str, tmp_path: Path):
     assert (s.package, s.bad, s.good, s.python) == (want["package"], want["bad"],
                                                     want["good"], want["python"])
     assert list(s.pins) == want["pins"]
+    assert (s.extras, s.metric) == (want["extras"], want["metric"])
     assert [p.split(":")[0] for p in d.problems()] == want["problems"]
     if not d.app.found:
         with pytest.raises(BadInput, match="nothing written"):
@@ -51,6 +63,7 @@ def test_real_report(name: str, tmp_path: Path):
     sc = scenario.load(folder)
     assert [(r.method, r.path) for r in sc.requests] == [tuple(r) for r in want["routes"]]
     assert sc.load.connection.value == want["connection"]
+    assert sc.python == want["scenario_python"]
     compile((folder / "app.py").read_text(), "app.py", "exec")
 
 
@@ -62,6 +75,44 @@ def test_the_seed_gives_the_issues_example_command():
     assert "lost its indentation" in " ".join(d.app.notes)
     toml = writing.render_toml(d)
     assert "re-indented" in toml and "--bad 0.74.1: the fastapi version" in toml
+
+
+def test_uvicorn_reports_suggest_its_c_implementations_and_their_signal():
+    """uvicorn#1226 (TCP pings): uvicorn[standard], --metric fds and a short load; #1564
+    (names no load tool): one request per connection; #1902 names h11: plain uvicorn."""
+    tcp = draft.build((REPORTS / "uvicorn-1226.md").read_text(), "uvicorn-1226.md")
+    assert tcp.command("DIR") == ("bisect-leak --scenario DIR --package 'uvicorn[standard]' "
+                                  "--metric fds --bad VERSION --good VERSION")
+    assert (tcp.load.warmup, tcp.load.requests, tcp.load.max_requests) == (1000, 5000, 15000)
+    state = draft.build((REPORTS / "uvicorn-1564.md").read_text(), "uvicorn-1564.md")
+    assert state.load.connection is scenario.Connection.NEW_CONNECTION
+    assert "--package 'uvicorn[standard]'" in state.command("DIR")
+    assert "imports no framework" not in " ".join(state.notes)
+    h11 = draft.build((REPORTS / "uvicorn-1902.md").read_text(), "uvicorn-1902.md")
+    assert "--package uvicorn " in h11.command("DIR")
+
+
+def test_uvicorn_flavour_and_metric_from_words():
+    assert server.uvicorn_extras("run with --loop uvloop").value == "[standard]"
+    assert server.uvicorn_extras("pip freeze: h11==0.14.0").value == ""
+    assert server.uvicorn_extras("it leaks").value == "[standard]"
+    assert server.metric(scenario.Connection.CONNECT_AND_CLOSE).value == "fds"
+    assert server.metric(scenario.Connection.KEEP_ALIVE).value == ""
+    assert load.read("it leaks", False, server=True).connection.value == "new-connection"
+    assert load.read("wrk -c 8 http://x/", False, server=True).connection.value == \
+        "keep-alive"
+    assert load.read("it leaks", False).connection.value == "keep-alive"
+
+
+@pytest.mark.parametrize("code,want", [
+    ("x = 1\n", ">=3.7"),
+    ("if (n := 1):\n    pass\n", ">=3.8"),
+    ("def f(items: list[int]):\n    pass\n", ">=3.9"),
+    ("async def f(q: str | None = None) -> dict:\n    pass\n", ">=3.10"),
+    ("match x:\n    case 1:\n        pass\n", ">=3.10"),
+])
+def test_the_scenarios_python_is_what_the_code_needs(code, want):
+    assert syntax.lowest(ast.parse(code)).specifier == want
 
 
 FLAT = """\
@@ -258,7 +309,7 @@ def test_env_requirements_like_a_bisection():
 # --- the command, in-process (the smoke check starts its env build and server as children)
 
 RAW_REPORT = """\
-Memory grows with every request under uvicorn.
+Memory grows with every request under uvicorn (--http h11).
 Example Code
 async def app(scope, receive, send):
 if scope["type"] != "http":

@@ -104,18 +104,18 @@ def _check(draft, folder: Path, cache_dir: Path, python: str, index_url, find_li
     where = check.Where(cache_dir, index_url, find_links, no_index, python)
 
     def announce(bound: str, latest: bool) -> None:
-        click.echo(f"smoke check: {s.package}{'==' + bound if bound else ''} "
+        click.echo(f"smoke check: {s.target}{'==' + bound if bound else ''} "
                    f"{' '.join(s.pins)} on Python {python or s.python or 'the current one'}"
                    + (", resolved as of today" if latest else "") + " ...")
 
-    checked, latest = check.run_all(folder, s.package, (s.bad, s.good), s.pins, s.python,
+    checked, latest = check.run_all(folder, s.target, (s.bad, s.good), s.pins, s.python,
                                     where, announce)
     if latest:
         click.echo("  the pins need dependencies newer than the release's day: "
                    "--resolve latest added to the command")
     for bound, result in checked:
         for request, got in result.answers:
-            click.echo(f"  {s.package}{'==' + bound if bound else ''}: {request}: {got}")
+            click.echo(f"  {s.target}{'==' + bound if bound else ''}: {request}: {got}")
         for failure in result.failures:
             click.echo(f"  FAILED: {failure.what}")
             if failure.detail:

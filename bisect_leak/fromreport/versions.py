@@ -31,14 +31,22 @@ class Suggestion:
     python: str = ""
     pins: tuple[str, ...] = ()
     why: tuple[str, ...] = field(default=())
+    extras: str = ""  # e.g. "[standard]": installed with the package under test
+    metric: str = ""  # --metric, when not the default
+
+    @property
+    def target(self) -> str:
+        """The package under test as --package takes it (with its extras)."""
+        return self.package + self.extras
 
     def args(self) -> list[str]:
-        out = [] if self.package == "fastapi" else ["--package", self.package]
+        out = [] if self.target == "fastapi" else ["--package", self.target]
         out += ["--good", self.good] if self.good else []
         out += ["--bad", self.bad] if self.bad else []
         out += ["--python", self.python] if self.python else []
         for pin in self.pins:
             out += ["--with", pin]
+        out += ["--metric", self.metric] if self.metric else []
         return out
 
 
