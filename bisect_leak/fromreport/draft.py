@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from bisect_leak.fromreport import app as apps
 from bisect_leak.fromreport import load as loads
-from bisect_leak.fromreport import markdown, requirements, routes, server, syntax, versions
+from bisect_leak.fromreport import markdown, requirements, routes, server, syntax, versions, weight
 
 #: the package under test, by what the app imports (first match)
 _UNDER_TEST = ("fastapi", "starlette", "starlite", "litestar", "sse-starlette")
@@ -70,6 +70,8 @@ def build(text: str, source: str = "") -> Draft:
         filed_in = tracker(text, source)
         package = filed_in if filed_in in _TRACKERS else "fastapi"
         return Draft(source, app, title=title, suggestion=versions.suggest(text, package, []))
+    scaled = weight.scale(app.code)
+    app = replace(app, code=scaled.code, notes=app.notes + scaled.notes)
     tree = ast.parse(app.code)
     prose = markdown.prose(text)
     size, size_words = loads.upload_size(prose)
@@ -95,6 +97,8 @@ def build(text: str, source: str = "") -> Draft:
     if found and found[0].template != "/" and found[0].template in prose:
         notes.append(f"{found[0].method} {found[0].template} first: the report names it")
     plan = loads.read(prose, uploads=any(r.file for r in found), server=package == "uvicorn")
+    if scaled.heavy:
+        plan = loads.lighter(plan, "a request allocates ~100 KiB: a shorter load, 8 at a time")
     return Draft(
         source=source, app=app, routes=tuple(found), load=plan, requirements=tuple(reqs),
         suggestion=_server_flags(versions.suggest(text, package, reqs), text, plan),
