@@ -38,6 +38,20 @@ def test_at_least_ten_real_reports_each_with_its_url_and_expectations():
         assert (REPORTS / f"{name}.expected.json").is_file(), name
 
 
+def test_known_answers_say_who_found_them_and_which_flags_were_added():
+    """bench/reports.py --bisect runs the printed command plus ``known.add``: bounds,
+    pins, metric or Python only, never another scenario or load."""
+    known = {n: json.loads((REPORTS / f"{n}.expected.json").read_text()).get("known")
+             for n in REPORT_NAMES}
+    known = {n: k for n, k in known.items() if k}
+    assert {"uvicorn-1226", "uvicorn-1564", "fastapi-4649", "pydantic-8397"} <= set(known)
+    allowed = {"--fixed", "--bad", "--good", "--with", "--python", "--metric", "--resolve",
+               "--threshold", "--package"}
+    for name, k in known.items():
+        assert k["answer"] and k["by"] and k["add_why"], name
+        assert {a for a in k["add"] if a.startswith("--")} <= allowed, name
+
+
 @pytest.mark.parametrize("name", REPORT_NAMES)
 def test_real_report(name: str, tmp_path: Path):
     """The app found, the routes, the requirements and the suggested versions; a report with
