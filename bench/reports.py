@@ -96,7 +96,7 @@ def bisect(path: Path, folder: Path, d, known: dict, args: argparse.Namespace) -
 
 
 def one(path: Path, out: Path, args: argparse.Namespace, bisected: list) -> list[str]:
-    d = draft.build(path.read_text(), path.name)
+    d = check.dated(draft.build(path.read_text(), path.name), check.Where(args.cache_dir))
     routes = " ".join(f"{r.method} {r.path}" for r in d.routes) or "-"
     row = [path.stem, d.app.kind or "none", routes, ",".join(d.requirements) or "-"]
     if not d.app.found:

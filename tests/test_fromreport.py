@@ -82,6 +82,48 @@ def test_real_report(name: str, tmp_path: Path):
     compile((folder / "app.py").read_text(), "app.py", "exec")
 
 
+#: uvicorn's releases around the reports, with their upload times on PyPI
+UVICORN_PAGE = {"name": "uvicorn", "files": [
+    {"filename": f"uvicorn-{v}-py3-none-any.whl", "upload-time": t, "yanked": y}
+    for v, t, y in (("0.14.0", "2021-06-01T09:34:11Z", False),
+                    ("0.15.0", "2021-08-13T17:04:11Z", False),
+                    ("0.16.0", "2021-12-08T11:42:51Z", False),
+                    ("0.17.0", "2022-01-14T10:45:40Z", True),
+                    ("0.18.2", "2022-06-27T11:52:30Z", False),
+                    ("0.18.3", "2022-08-24T13:51:20Z", False),
+                    ("0.19.0rc1", "2022-07-01T00:00:00Z", False))]}
+
+
+@pytest.mark.parametrize("name,day,bad", [("uvicorn-1226", "2021-11-20", "0.15.0"),
+                                          ("uvicorn-1564", "2022-07-10", "0.18.2")])
+def test_a_report_naming_no_version_gets_bad_from_its_date(name, day, bad, monkeypatch,
+                                                            tmp_path):
+    """The newest final, unyanked release on the report's (earliest) date; offline or from
+    a wheelhouse, none."""
+    from bisect_leak.candidates import releases
+
+    monkeypatch.setattr(releases, "fetch_index", lambda package, url: UVICORN_PAGE)
+    d = draft.build((REPORTS / f"{name}.md").read_text(), f"{name}.md")
+    assert (d.suggestion.bad, str(d.reported)) == ("", day)
+    got = check.dated(d, check.Where(tmp_path))
+    assert got.suggestion.bad == bad and f"--bad {bad}" in got.command("DIR")
+    assert f"the newest uvicorn release on {day}" in got.suggestion.why[-1]
+    assert check.dated(d, check.Where(tmp_path, no_index=True)) == d
+
+
+def test_a_report_naming_its_version_keeps_it(monkeypatch, tmp_path):
+    from bisect_leak.candidates import releases
+
+    def unreachable(*args):
+        raise AssertionError("the index is not asked")
+
+    monkeypatch.setattr(releases, "fetch_index", unreachable)
+    d = draft.build((REPORTS / "uvicorn-1902.md").read_text(), "uvicorn-1902.md")
+    assert check.dated(d, check.Where(tmp_path)) == d
+    assert versions.current_at(releases.parse_simple_json(UVICORN_PAGE),
+                               d.reported) == "0.18.3"
+
+
 def test_the_seed_gives_the_issues_example_command():
     text = (REPORTS / "fastapi-4649.md").read_text()
     d = draft.build(text, "fastapi-4649.md")

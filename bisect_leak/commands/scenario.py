@@ -75,11 +75,13 @@ def from_report(report: str, output: Path, check: bool, force: bool, cache_dir: 
                 python: str, index_url: str | None, find_links: Path | None,
                 no_index: bool) -> None:
     """Write a scenario folder from a leak report (Markdown file, - or a GitHub issue URL)."""
+    from bisect_leak.fromreport import check as checks
     from bisect_leak.fromreport import draft as drafts
     from bisect_leak.fromreport import write
 
     text, source = read_report(report)
-    draft = drafts.build(text, source)
+    where = checks.Where(cache_dir, index_url, find_links, no_index, python)
+    draft = checks.dated(drafts.build(text, source), where)
     folder = write.write(draft, output, force=force)
     click.echo(f"wrote {folder}/app.py and scenario.toml")
     for note in (*draft.app.notes, *draft.notes, *draft.load.why, *draft.suggestion.why):

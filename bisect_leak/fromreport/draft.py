@@ -6,6 +6,7 @@ import ast
 import re
 import shlex
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from bisect_leak.fromreport import app as apps
 from bisect_leak.fromreport import load as loads
@@ -38,6 +39,7 @@ class Draft:
     notes: tuple[str, ...] = ()
     title: str = ""
     python: syntax.Lowest = field(default_factory=syntax.Lowest)
+    reported: date | None = None  # the report's date (its earliest), for --bad when unnamed
 
     @property
     def runnable(self) -> bool:
@@ -69,7 +71,8 @@ def build(text: str, source: str = "") -> Draft:
     if not app.found:
         filed_in = tracker(text, source)
         package = filed_in if filed_in in _TRACKERS else "fastapi"
-        return Draft(source, app, title=title, suggestion=versions.suggest(text, package, []))
+        return Draft(source, app, title=title, suggestion=versions.suggest(text, package, []),
+                     reported=versions.report_date(text))
     scaled = weight.scale(app.code)
     app = replace(app, code=scaled.code, notes=app.notes + scaled.notes)
     tree = ast.parse(app.code)
@@ -103,6 +106,7 @@ def build(text: str, source: str = "") -> Draft:
         source=source, app=app, routes=tuple(found), load=plan, requirements=tuple(reqs),
         suggestion=_server_flags(versions.suggest(text, package, reqs), text, plan),
         notes=tuple(notes), title=title, python=syntax.lowest(tree),
+        reported=versions.report_date(text),
     )
 
 

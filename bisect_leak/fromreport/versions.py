@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
 
 #: packages of the stack whose versions a report may name
 KNOWN = ("fastapi", "starlette", "uvicorn", "pydantic", "pydantic-core", "anyio", "h11",
          "httptools", "uvloop", "sse-starlette", "orjson", "python-multipart", "starlite",
          "litestar", "httpx", "websockets")
 _VERSION = r"v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)"
+_DATE = re.compile(r"\b(20\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 _GOOD_CUES = re.compile(r"\b(no(t)? (a )?(memory )?leak|didn'?t|did not|does not|doesn'?t|"
                         r"stable|fine|work(s|ed)|rolling back|downgrad|before)\b", re.I)
 
@@ -115,3 +117,27 @@ def _older(a: str, b: str) -> bool:
         return not b or Version(a) < Version(b)
     except InvalidVersion:
         return False
+
+
+def report_date(text: str) -> date | None:
+    """The earliest ISO date in the text (a thread's first post: when the reporter ran it)."""
+    days = [date(*map(int, m.groups())) for m in _DATE.finditer(text)]
+    return min(days) if days else None
+
+
+def current_at(releases, day: date) -> str:
+    """The newest final, unyanked release uploaded by the end of ``day`` (``releases``:
+    objects with ``version``, ``uploaded``, ``yanked``, as the index lists them)."""
+    end = datetime.combine(day, time.max, tzinfo=timezone.utc)
+    out = [r for r in releases if r.uploaded is not None and not r.yanked
+           and not r.version.is_prerelease and r.uploaded <= end]
+    return str(max(out, key=lambda r: r.version).version) if out else ""
+
+
+def dated(s: Suggestion, day: date | None, version: str) -> Suggestion:
+    """--bad from the report's date, when the text names no version of the package."""
+    if s.bad or not day or not version:
+        return s
+    return replace(s, bad=version, why=s.why + (
+        f"--bad {version}: the newest {s.package} release on {day.isoformat()}, the date "
+        "of the report (it names no version)",))
