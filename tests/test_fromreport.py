@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -94,12 +95,13 @@ UVICORN_PAGE = {"name": "uvicorn", "files": [
                     ("0.19.0rc1", "2022-07-01T00:00:00Z", False))]}
 
 
-@pytest.mark.parametrize("name,day,bad", [("uvicorn-1226", "2021-11-20", "0.15.0"),
-                                          ("uvicorn-1564", "2022-07-10", "0.18.2")])
-def test_a_report_naming_no_version_gets_bad_from_its_date(name, day, bad, monkeypatch,
-                                                            tmp_path):
-    """The newest final, unyanked release on the report's (earliest) date; offline or from
-    a wheelhouse, none."""
+@pytest.mark.parametrize("name,day,bad,python", [
+    ("uvicorn-1226", "2021-11-20", "0.15.0", "3.8"),
+    ("uvicorn-1564", "2022-07-10", "0.18.2", "3.9")])
+def test_a_report_naming_no_version_gets_bad_from_its_date(name, day, bad, python,
+                                                            monkeypatch, tmp_path):
+    """The newest final, unyanked release on the report's (earliest) date, and (no Python
+    named) the Python out a year before that release; offline or from a wheelhouse, none."""
     from bisect_leak.candidates import releases
 
     monkeypatch.setattr(releases, "fetch_index", lambda package, url: UVICORN_PAGE)
@@ -107,7 +109,8 @@ def test_a_report_naming_no_version_gets_bad_from_its_date(name, day, bad, monke
     assert (d.suggestion.bad, str(d.reported)) == ("", day)
     got = check.dated(d, check.Where(tmp_path))
     assert got.suggestion.bad == bad and f"--bad {bad}" in got.command("DIR")
-    assert f"the newest uvicorn release on {day}" in got.suggestion.why[-1]
+    assert f"the newest uvicorn release on {day}" in got.suggestion.why[-2]
+    assert got.suggestion.python == python and f"--python {python}" in got.command("DIR")
     assert check.dated(d, check.Where(tmp_path, no_index=True)) == d
 
 
@@ -122,6 +125,8 @@ def test_a_report_naming_its_version_keeps_it(monkeypatch, tmp_path):
     assert check.dated(d, check.Where(tmp_path)) == d
     assert versions.current_at(releases.parse_simple_json(UVICORN_PAGE),
                                d.reported) == "0.18.3"
+    assert [versions.python_of_era(date.fromisoformat(day)) for day in (
+        "2019-01-01", "2021-08-13", "2022-06-27", "2023-11-01")] == ["3.7", "3.8", "3.9", "3.11"]
 
 
 def test_the_seed_gives_the_issues_example_command():

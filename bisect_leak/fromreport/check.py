@@ -154,8 +154,9 @@ def dated(d: Draft, where: Where) -> Draft:
             d.suggestion.package, where.index_url or releases.DEFAULT_INDEX))
     except (InfrastructureError, BadInput):  # offline, or not on this index: no date bound
         return d
-    return replace(d, suggestion=versions.dated(d.suggestion, d.reported,
-                                                versions.current_at(found, d.reported)))
+    bad = versions.current_at(found, d.reported)
+    uploaded = next((r.uploaded.date() for r in found if str(r.version) == bad), None)
+    return replace(d, suggestion=versions.dated(d.suggestion, d.reported, bad, uploaded))
 
 
 def _resolved_as_of(package: str, bad: str, where: Where) -> str | None:

@@ -134,10 +134,32 @@ def current_at(releases, day: date) -> str:
     return str(max(out, key=lambda r: r.version).version) if out else ""
 
 
-def dated(s: Suggestion, day: date | None, version: str) -> Suggestion:
-    """--bad from the report's date, when the text names no version of the package."""
+#: first final release of each Python bisect-leak runs
+PYTHON_RELEASED = {"3.7": date(2018, 6, 27), "3.8": date(2019, 10, 14),
+                   "3.9": date(2020, 10, 5), "3.10": date(2021, 10, 4),
+                   "3.11": date(2022, 10, 24), "3.12": date(2023, 10, 2),
+                   "3.13": date(2024, 10, 7)}
+
+
+def python_of_era(day: date) -> str:
+    """The newest Python out a year before ``day``: the one a release of that day has
+    wheels for (C extensions such as httptools and uvloop follow a new Python late)."""
+    out = [v for v, d in PYTHON_RELEASED.items() if (day - d).days >= 365]
+    return out[-1] if out else "3.7"
+
+
+def dated(s: Suggestion, day: date | None, version: str,
+          uploaded: date | None = None) -> Suggestion:
+    """--bad from the report's date, when the text names no version of the package; and,
+    when it names no Python either, --python of that release's era."""
     if s.bad or not day or not version:
         return s
-    return replace(s, bad=version, why=s.why + (
-        f"--bad {version}: the newest {s.package} release on {day.isoformat()}, the date "
-        "of the report (it names no version)",))
+    why = s.why + (f"--bad {version}: the newest {s.package} release on {day.isoformat()}, "
+                   "the date of the report (it names no version)",)
+    python = s.python
+    if not python and uploaded:
+        python = python_of_era(uploaded)
+        why += (f"--python {python}: the report names none; the newest Python out a year "
+                f"before {s.package} {version} ({uploaded.isoformat()}), which its C "
+                "dependencies have wheels for",)
+    return replace(s, bad=version, python=python, why=why)
