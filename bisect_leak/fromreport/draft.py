@@ -104,17 +104,19 @@ def build(text: str, source: str = "") -> Draft:
         plan = loads.lighter(plan, "a request allocates ~100 KiB: a shorter load, 8 at a time")
     return Draft(
         source=source, app=app, routes=tuple(found), load=plan, requirements=tuple(reqs),
-        suggestion=_server_flags(versions.suggest(text, package, reqs), text, plan),
+        suggestion=_server_flags(versions.suggest(text, package, reqs), text, plan,
+                                 scaled.heavy),
         notes=tuple(notes), title=title, python=syntax.lowest(tree),
         reported=versions.report_date(text),
     )
 
 
-def _server_flags(s: versions.Suggestion, text: str, plan: loads.LoadPlan
+def _server_flags(s: versions.Suggestion, text: str, plan: loads.LoadPlan, heavy: bool
                   ) -> versions.Suggestion:
-    """uvicorn's extras when it is under test, and the metric the connections call for."""
+    """uvicorn's extras when it is under test, and the metric the connections and the
+    request's weight call for."""
     why = list(s.why)
     extras = server.uvicorn_extras(text) if s.package == "uvicorn" else server.Choice("", "")
-    metric = server.metric(plan.connection)
+    metric = server.metric(plan.connection, heavy)
     why += [c.why for c in (extras, metric) if c.why]
     return replace(s, extras=extras.value, metric=metric.value, why=tuple(why))

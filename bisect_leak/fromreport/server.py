@@ -37,10 +37,17 @@ def uvicorn_extras(text: str) -> Choice:
                                 "install (--package uvicorn measures h11)")
 
 
-def metric(connection: Connection) -> Choice:
+def metric(connection: Connection, heavy: bool = False) -> Choice:
     """``fds`` when clients connect and close without a request: such a leak keeps the
-    connections themselves (descriptors in CLOSE-WAIT), a few KiB each; else the default."""
+    connections themselves (descriptors in CLOSE-WAIT), a few KiB each. ``held`` when each
+    request builds a big object: a server that keeps it until the cycle collector runs
+    makes a sawtooth whose slope is inconclusive (uvicorn#1564 on 0.18.2), while the memory
+    held against the good bound shows it, freed late or never. Else the default."""
     if connection is Connection.CONNECT_AND_CLOSE:
         return Choice("fds", "--metric fds: clients connect and close without a request, so "
                              "a leak keeps connections open (descriptors), a few KiB each")
+    if heavy:
+        return Choice("held", "--metric held: each request builds a big object; kept until "
+                              "a full collection it makes a sawtooth, not a slope: the memory "
+                              "held against the good bound shows it, freed late or never")
     return Choice("", "")
