@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, TESTS, Banner, read_json, run_cli, table
+from _common import ROOT, TESTS, Banner, read_json, run_cli, table, trials
 
 sys.path.insert(0, str(ROOT))
 
@@ -78,7 +78,7 @@ def answer(data: dict | None) -> str:
     for field, words in (("first_fixed", "first fixed"), ("first_bad", "first bad")):
         if result.get(field):
             return f"{words} {result[field]}"
-    return (result.get("message") or result.get("status") or "?").split("\n")[0][:70]
+    return (result.get("message") or result.get("status") or "?").split("\n")[0][:100]
 
 
 def bisect(path: Path, folder: Path, d, known: dict, args: argparse.Namespace) -> list[str]:
@@ -89,10 +89,12 @@ def bisect(path: Path, folder: Path, d, known: dict, args: argparse.Namespace) -
     proc, took = run_cli(["--scenario", folder, *flags, "--cache-dir", args.cache_dir,
                           "--json", out], cwd=ROOT, timeout=3600)
     (args.cache_dir / f"bisect-{path.stem}.log").write_text(proc.stdout + proc.stderr)
-    got = answer(read_json(out))
+    data = read_json(out)
+    got = answer(data)
     same = "yes" if got == known["answer"] or got.startswith(known["answer"] + ":") else "no"
+    cached = sum(1 for t in trials(data) if t.get("from_cache"))
     return [path.stem, " ".join(known.get("add", [])) or "-", got, known["answer"], same,
-            f"{took:.0f}", str(proc.returncode)]
+            f"{took:.0f}", f"{len(trials(data)) - cached}/{cached}", str(proc.returncode)]
 
 
 def one(path: Path, out: Path, args: argparse.Namespace, bisected: list) -> list[str]:
@@ -142,7 +144,7 @@ def main() -> None:
     if bisected:
         print()
         print(table(["report", "flags added to the printed command", "bisection's answer",
-                     "known answer", "same", "s", "exit"], bisected))
+                     "known answer", "same", "s", "measured/cached", "exit"], bisected))
         same = sum(1 for r in bisected if r[4] == "yes")
         print(f"\n{same} of {len(bisected)} bisections from generated scenarios give the "
               "known answer")
