@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bisect_leak.errors import BadInput
-from bisect_leak.fromreport import app, check, draft, indent, load, markdown, routes, versions
+from bisect_leak.fromreport import (
+    app,
+    check,
+    draft,
+    indent,
+    load,
+    markdown,
+    routes,
+    server,
+    syntax,
+    versions,
+    weight,
+)
 from bisect_leak.fromreport import write as writing
 from bisect_leak.planning import scenario
 
@@ -24,6 +37,20 @@ def test_at_least_ten_real_reports_each_with_its_url_and_expectations():
         text = (REPORTS / f"{name}.md").read_text()
         assert text.startswith("<!-- https://github.com/"), name
         assert (REPORTS / f"{name}.expected.json").is_file(), name
+
+
+def test_known_answers_say_who_found_them_and_which_flags_were_added():
+    """bench/reports.py --bisect runs the printed command plus ``known.add``: bounds,
+    pins, metric or Python only, never another scenario or load."""
+    known = {n: json.loads((REPORTS / f"{n}.expected.json").read_text()).get("known")
+             for n in REPORT_NAMES}
+    known = {n: k for n, k in known.items() if k}
+    assert {"uvicorn-1226", "uvicorn-1564", "fastapi-4649", "pydantic-8397"} <= set(known)
+    allowed = {"--fixed", "--bad", "--good", "--with", "--python", "--metric", "--resolve",
+               "--threshold", "--package"}
+    for name, k in known.items():
+        assert k["answer"] and k["by"] and k["add_why"], name
+        assert {a for a in k["add"] if a.startswith("--")} <= allowed, name
 
 
 @pytest.mark.parametrize("name", REPORT_NAMES)
@@ -40,6 +67,7 @@ def test_real_report(name: str, tmp_path: Path):
     assert (s.package, s.bad, s.good, s.python) == (want["package"], want["bad"],
                                                     want["good"], want["python"])
     assert list(s.pins) == want["pins"]
+    assert (s.extras, s.metric) == (want["extras"], want["metric"])
     assert [p.split(":")[0] for p in d.problems()] == want["problems"]
     if not d.app.found:
         with pytest.raises(BadInput, match="nothing written"):
@@ -51,7 +79,54 @@ def test_real_report(name: str, tmp_path: Path):
     sc = scenario.load(folder)
     assert [(r.method, r.path) for r in sc.requests] == [tuple(r) for r in want["routes"]]
     assert sc.load.connection.value == want["connection"]
+    assert sc.python == want["scenario_python"]
     compile((folder / "app.py").read_text(), "app.py", "exec")
+
+
+#: uvicorn's releases around the reports, with their upload times on PyPI
+UVICORN_PAGE = {"name": "uvicorn", "files": [
+    {"filename": f"uvicorn-{v}-py3-none-any.whl", "upload-time": t, "yanked": y}
+    for v, t, y in (("0.14.0", "2021-06-01T09:34:11Z", False),
+                    ("0.15.0", "2021-08-13T17:04:11Z", False),
+                    ("0.16.0", "2021-12-08T11:42:51Z", False),
+                    ("0.17.0", "2022-01-14T10:45:40Z", True),
+                    ("0.18.2", "2022-06-27T11:52:30Z", False),
+                    ("0.18.3", "2022-08-24T13:51:20Z", False),
+                    ("0.19.0rc1", "2022-07-01T00:00:00Z", False))]}
+
+
+@pytest.mark.parametrize("name,day,bad,python", [
+    ("uvicorn-1226", "2021-11-20", "0.15.0", "3.8"),
+    ("uvicorn-1564", "2022-07-10", "0.18.2", "3.9")])
+def test_a_report_naming_no_version_gets_bad_from_its_date(name, day, bad, python,
+                                                            monkeypatch, tmp_path):
+    """The newest final, unyanked release on the report's (earliest) date, and (no Python
+    named) the Python out a year before that release; offline or from a wheelhouse, none."""
+    from bisect_leak.candidates import releases
+
+    monkeypatch.setattr(releases, "fetch_index", lambda package, url: UVICORN_PAGE)
+    d = draft.build((REPORTS / f"{name}.md").read_text(), f"{name}.md")
+    assert (d.suggestion.bad, str(d.reported)) == ("", day)
+    got = check.dated(d, check.Where(tmp_path))
+    assert got.suggestion.bad == bad and f"--bad {bad}" in got.command("DIR")
+    assert f"the newest uvicorn release on {day}" in got.suggestion.why[-2]
+    assert got.suggestion.python == python and f"--python {python}" in got.command("DIR")
+    assert check.dated(d, check.Where(tmp_path, no_index=True)) == d
+
+
+def test_a_report_naming_its_version_keeps_it(monkeypatch, tmp_path):
+    from bisect_leak.candidates import releases
+
+    def unreachable(*args):
+        raise AssertionError("the index is not asked")
+
+    monkeypatch.setattr(releases, "fetch_index", unreachable)
+    d = draft.build((REPORTS / "uvicorn-1902.md").read_text(), "uvicorn-1902.md")
+    assert check.dated(d, check.Where(tmp_path)) == d
+    assert versions.current_at(releases.parse_simple_json(UVICORN_PAGE),
+                               d.reported) == "0.18.3"
+    assert [versions.python_of_era(date.fromisoformat(day)) for day in (
+        "2019-01-01", "2021-08-13", "2022-06-27", "2023-11-01")] == ["3.7", "3.8", "3.9", "3.11"]
 
 
 def test_the_seed_gives_the_issues_example_command():
@@ -62,6 +137,72 @@ def test_the_seed_gives_the_issues_example_command():
     assert "lost its indentation" in " ".join(d.app.notes)
     toml = writing.render_toml(d)
     assert "re-indented" in toml and "--bad 0.74.1: the fastapi version" in toml
+
+
+def test_uvicorn_reports_suggest_its_c_implementations_and_their_signal():
+    """uvicorn#1226 (TCP pings): uvicorn[standard], --metric fds and a short load; #1564
+    (names no load tool): one request per connection; #1902 names h11: plain uvicorn."""
+    tcp = draft.build((REPORTS / "uvicorn-1226.md").read_text(), "uvicorn-1226.md")
+    assert tcp.command("DIR") == ("bisect-leak --scenario DIR --package 'uvicorn[standard]' "
+                                  "--metric fds --bad VERSION --good VERSION")
+    assert (tcp.load.warmup, tcp.load.requests, tcp.load.max_requests) == (1000, 5000, 15000)
+    state = draft.build((REPORTS / "uvicorn-1564.md").read_text(), "uvicorn-1564.md")
+    assert state.load.connection is scenario.Connection.NEW_CONNECTION
+    assert "--package 'uvicorn[standard]'" in state.command("DIR")
+    assert "imports no framework" not in " ".join(state.notes)
+    h11 = draft.build((REPORTS / "uvicorn-1902.md").read_text(), "uvicorn-1902.md")
+    assert "--package uvicorn " in h11.command("DIR")
+
+
+def test_uvicorn_flavour_and_metric_from_words():
+    assert server.uvicorn_extras("run with --loop uvloop").value == "[standard]"
+    assert server.uvicorn_extras("pip freeze: h11==0.14.0").value == ""
+    assert server.uvicorn_extras("it leaks").value == "[standard]"
+    assert server.metric(scenario.Connection.CONNECT_AND_CLOSE).value == "fds"
+    assert server.metric(scenario.Connection.KEEP_ALIVE).value == ""
+    assert server.metric(scenario.Connection.NEW_CONNECTION, heavy=True).value == "held"
+    assert server.metric(scenario.Connection.CONNECT_AND_CLOSE, heavy=True).value == "fds"
+    assert load.read("it leaks", False, server=True).connection.value == "new-connection"
+    assert load.read("wrk -c 8 http://x/", False, server=True).connection.value == \
+        "keep-alive"
+    assert load.read("it leaks", False).connection.value == "keep-alive"
+
+
+def test_a_big_object_per_request_is_cut_to_fit_and_the_load_shortened():
+    """uvicorn#1564 builds ~34 MiB a request (5.4 GB held by 0.18.2 after 240 requests):
+    cut to ~100 KiB, said so in app.py, the request-state scenario's short load, and
+    --metric held (0.18.2's sawtooth is inconclusive on the growth signal)."""
+    d = draft.build((REPORTS / "uvicorn-1564.md").read_text(), "uvicorn-1564.md")
+    assert "request.state.test = [x for x in range(2844)]" in d.app.code
+    assert "cut to 2,844" in writing.render_app(d)
+    assert (d.load.warmup, d.load.requests, d.load.max_requests, d.load.concurrency) == (
+        3000, 10000, 30000, 8)
+    assert d.suggestion.metric == "held" and "--metric held" in d.command("DIR")
+
+
+@pytest.mark.parametrize("code,cut", [
+    ("async def f():\n    return b'x' * 5_000_000\n", "return b'x' * 102400"),
+    ("def f():\n    return list(range(1, 10**3 + 200_000))\n", None),  # not a literal
+    ("def f():\n    for i in range(10_000_000):\n        pass\n", None),  # a loop
+    ("BIG = [0] * 10_000_000\n", None),  # the module's own, made once
+    ("def f():\n    return [0] * 1000\n", None),  # small
+])
+def test_weight_cuts_only_big_literal_sizes_built_per_call(code, cut):
+    got = weight.scale(code)
+    assert (got.heavy, got.code) == ((True, got.code) if cut else (False, code))
+    if cut:
+        assert cut in got.code and ast.parse(got.code)
+
+
+@pytest.mark.parametrize("code,want", [
+    ("x = 1\n", ">=3.7"),
+    ("if (n := 1):\n    pass\n", ">=3.8"),
+    ("def f(items: list[int]):\n    pass\n", ">=3.9"),
+    ("async def f(q: str | None = None) -> dict:\n    pass\n", ">=3.10"),
+    ("match x:\n    case 1:\n        pass\n", ">=3.10"),
+])
+def test_the_scenarios_python_is_what_the_code_needs(code, want):
+    assert syntax.lowest(ast.parse(code)).specifier == want
 
 
 FLAT = """\
@@ -258,7 +399,7 @@ def test_env_requirements_like_a_bisection():
 # --- the command, in-process (the smoke check starts its env build and server as children)
 
 RAW_REPORT = """\
-Memory grows with every request under uvicorn.
+Memory grows with every request under uvicorn (--http h11).
 Example Code
 async def app(scope, receive, send):
 if scope["type"] != "http":

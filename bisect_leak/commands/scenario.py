@@ -75,11 +75,13 @@ def from_report(report: str, output: Path, check: bool, force: bool, cache_dir: 
                 python: str, index_url: str | None, find_links: Path | None,
                 no_index: bool) -> None:
     """Write a scenario folder from a leak report (Markdown file, - or a GitHub issue URL)."""
+    from bisect_leak.fromreport import check as checks
     from bisect_leak.fromreport import draft as drafts
     from bisect_leak.fromreport import write
 
     text, source = read_report(report)
-    draft = drafts.build(text, source)
+    where = checks.Where(cache_dir, index_url, find_links, no_index, python)
+    draft = checks.dated(drafts.build(text, source), where)
     folder = write.write(draft, output, force=force)
     click.echo(f"wrote {folder}/app.py and scenario.toml")
     for note in (*draft.app.notes, *draft.notes, *draft.load.why, *draft.suggestion.why):
@@ -104,18 +106,18 @@ def _check(draft, folder: Path, cache_dir: Path, python: str, index_url, find_li
     where = check.Where(cache_dir, index_url, find_links, no_index, python)
 
     def announce(bound: str, latest: bool) -> None:
-        click.echo(f"smoke check: {s.package}{'==' + bound if bound else ''} "
+        click.echo(f"smoke check: {s.target}{'==' + bound if bound else ''} "
                    f"{' '.join(s.pins)} on Python {python or s.python or 'the current one'}"
                    + (", resolved as of today" if latest else "") + " ...")
 
-    checked, latest = check.run_all(folder, s.package, (s.bad, s.good), s.pins, s.python,
+    checked, latest = check.run_all(folder, s.target, (s.bad, s.good), s.pins, s.python,
                                     where, announce)
     if latest:
         click.echo("  the pins need dependencies newer than the release's day: "
                    "--resolve latest added to the command")
     for bound, result in checked:
         for request, got in result.answers:
-            click.echo(f"  {s.package}{'==' + bound if bound else ''}: {request}: {got}")
+            click.echo(f"  {s.target}{'==' + bound if bound else ''}: {request}: {got}")
         for failure in result.failures:
             click.echo(f"  FAILED: {failure.what}")
             if failure.detail:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -17,6 +17,9 @@ from bisect_leak.candidates import releases
 from bisect_leak.environments import interpreters
 from bisect_leak.environments.env import EnvBuildError, EnvSpec
 from bisect_leak.environments.store import Store
+from bisect_leak.errors import BadInput, InfrastructureError
+from bisect_leak.fromreport import versions
+from bisect_leak.fromreport.draft import Draft
 from bisect_leak.measure import load
 from bisect_leak.measure.server import HOST, Server, ServerError
 from bisect_leak.planning import scenario
@@ -139,6 +142,21 @@ def distinct(bounds: tuple[str, ...]) -> list[str]:
 
 def _name(requirement: str) -> str:
     return canonicalize_name(Requirement(requirement).name)
+
+
+def dated(d: Draft, where: Where) -> Draft:
+    """The draft with --bad from the report's date when its text names no version of the
+    package under test (the index's upload times; not offline, nor from a wheelhouse)."""
+    if d.suggestion.bad or d.reported is None or where.no_index or where.find_links:
+        return d
+    try:
+        found = releases.parse_simple_json(releases.fetch_index(
+            d.suggestion.package, where.index_url or releases.DEFAULT_INDEX))
+    except (InfrastructureError, BadInput):  # offline, or not on this index: no date bound
+        return d
+    bad = versions.current_at(found, d.reported)
+    uploaded = next((r.uploaded.date() for r in found if str(r.version) == bad), None)
+    return replace(d, suggestion=versions.dated(d.suggestion, d.reported, bad, uploaded))
 
 
 def _resolved_as_of(package: str, bad: str, where: Where) -> str | None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 from bisect_leak.fromreport import app as apps
 from bisect_leak.fromreport import load as loads
-from bisect_leak.fromreport import markdown, requirements, routes, versions
+from bisect_leak.fromreport import markdown, requirements, routes, server, syntax, versions, weight
 
 #: the package under test, by what the app imports (first match)
 _UNDER_TEST = ("fastapi", "starlette", "starlite", "litestar", "sse-starlette")
@@ -36,6 +38,8 @@ class Draft:
     suggestion: versions.Suggestion = field(default_factory=lambda: versions.Suggestion(""))
     notes: tuple[str, ...] = ()
     title: str = ""
+    python: syntax.Lowest = field(default_factory=syntax.Lowest)
+    reported: date | None = None  # the report's date (its earliest), for --bad when unnamed
 
     @property
     def runnable(self) -> bool:
@@ -56,7 +60,7 @@ class Draft:
             args += ["--bad", "VERSION"]
         if not self.suggestion.good:
             args += ["--good", "VERSION"]
-        return " ".join(args)
+        return shlex.join(args)
 
 
 def build(text: str, source: str = "") -> Draft:
@@ -67,7 +71,10 @@ def build(text: str, source: str = "") -> Draft:
     if not app.found:
         filed_in = tracker(text, source)
         package = filed_in if filed_in in _TRACKERS else "fastapi"
-        return Draft(source, app, title=title, suggestion=versions.suggest(text, package, []))
+        return Draft(source, app, title=title, suggestion=versions.suggest(text, package, []),
+                     reported=versions.report_date(text))
+    scaled = weight.scale(app.code)
+    app = replace(app, code=scaled.code, notes=app.notes + scaled.notes)
     tree = ast.parse(app.code)
     prose = markdown.prose(text)
     size, size_words = loads.upload_size(prose)
@@ -85,16 +92,31 @@ def build(text: str, source: str = "") -> Draft:
     if filed_in in _TRACKERS and filed_in != package:
         package = filed_in
         notes.append(f"the package under test: {package}, whose tracker the report was filed in")
-    if package == "uvicorn":
+    if package == "uvicorn" and filed_in != "uvicorn":
         notes.append("the app imports no framework: the package under test is uvicorn")
     if any(r.file for r in found):
         notes.append(f"upload size {size:,} bytes: the report's \"{size_words}\"" if size
                      else f"upload size {routes.DEFAULT_UPLOAD:,} bytes: the report names none")
     if found and found[0].template != "/" and found[0].template in prose:
         notes.append(f"{found[0].method} {found[0].template} first: the report names it")
+    plan = loads.read(prose, uploads=any(r.file for r in found), server=package == "uvicorn")
+    if scaled.heavy:
+        plan = loads.lighter(plan, "a request allocates ~100 KiB: a shorter load, 8 at a time")
     return Draft(
-        source=source, app=app, routes=tuple(found),
-        load=loads.read(prose, uploads=any(r.file for r in found)),
-        requirements=tuple(reqs), suggestion=versions.suggest(text, package, reqs),
-        notes=tuple(notes), title=title,
+        source=source, app=app, routes=tuple(found), load=plan, requirements=tuple(reqs),
+        suggestion=_server_flags(versions.suggest(text, package, reqs), text, plan,
+                                 scaled.heavy),
+        notes=tuple(notes), title=title, python=syntax.lowest(tree),
+        reported=versions.report_date(text),
     )
+
+
+def _server_flags(s: versions.Suggestion, text: str, plan: loads.LoadPlan, heavy: bool
+                  ) -> versions.Suggestion:
+    """uvicorn's extras when it is under test, and the metric the connections and the
+    request's weight call for."""
+    why = list(s.why)
+    extras = server.uvicorn_extras(text) if s.package == "uvicorn" else server.Choice("", "")
+    metric = server.metric(plan.connection, heavy)
+    why += [c.why for c in (extras, metric) if c.why]
+    return replace(s, extras=extras.value, metric=metric.value, why=tuple(why))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bisect_leak.planning.scenario import Connection
 
@@ -31,15 +31,18 @@ class LoadPlan:
                 "connection": self.connection.value, "sample_every": self.sample_every}
 
 
-def read(text: str, uploads: bool) -> LoadPlan:
-    """Connection and concurrency from load tools' command lines and uvicorn's flags."""
+def read(text: str, uploads: bool, server: bool = False) -> LoadPlan:
+    """Connection and concurrency from load tools' command lines and uvicorn's flags;
+    ``server``: the package under test is the server (one request per connection unless the
+    report says otherwise)."""
     why: list[str] = []
-    connection = Connection.KEEP_ALIVE
+    connection = None
     concurrency = 8 if uploads else 16
     tool = re.search(r"\b(wrk|ab|hey|oha|locust|siege)\b[^\n`]*?\s-(c|u)\s*(\d+)", text)
     if tool:
         concurrency = max(1, min(int(tool.group(3)), 64))
         why.append(f"concurrency {concurrency}: from `{tool.group(0).strip()}`")
+        connection = Connection.KEEP_ALIVE
         if tool.group(1) == "ab" and not re.search(r"\bab\b[^\n]*\s-k\b", text):
             connection = Connection.NEW_CONNECTION
             why.append("ab without -k: one request per connection")
@@ -52,19 +55,41 @@ def read(text: str, uploads: bool) -> LoadPlan:
                    text, re.I):
         connection = Connection.NEW_CONNECTION
         why.append("the report's clients do not keep connections alive")
+    elif connection is None and server:
+        connection = Connection.NEW_CONNECTION
+        why.append("the server is under test and the report names no load tool: one request "
+                   "per connection, so what the server keeps per connection (protocol, parser, "
+                   "scope) is made and dropped with every request")
+    _requests_named(text, why)
+    for flag, value in re.findall(r"--(http|loop)[ =](\w+)", text):
+        why.append(f"the report runs uvicorn --{flag} {value}: pin it with --with if it "
+                   "matters (uvicorn[standard] brings httptools and uvloop)")
+    connection = connection or Connection.KEEP_ALIVE
+    if uploads:
+        return LoadPlan(connection, concurrency, 2000, 10000, 40000, 500,
+                        tuple(why) + ("uploads are slow: a shorter load",))
+    if connection is Connection.CONNECT_AND_CLOSE:
+        return LoadPlan(connection, concurrency if tool else 8, 1000, 5000, 15000, 250,
+                        tuple(why) + ("connections are slow and a kept one shows at once: "
+                                      "a shorter load",))
+    return LoadPlan(connection, concurrency, why=tuple(why))
+
+
+def lighter(plan: LoadPlan, why: str) -> LoadPlan:
+    """A load short enough for a request that allocates a lot: ~1.3 GB at the first
+    verdict if the server kept all of it (as the built-in ``request-state`` scenario)."""
+    if plan.warmup + plan.requests <= 13000:
+        return plan
+    return replace(plan, concurrency=min(plan.concurrency, 8), warmup=3000, requests=10000,
+                   max_requests=30000, why=plan.why + (why,))
+
+
+def _requests_named(text: str, why: list[str]) -> None:
     count = re.search(r"\b(\d+(?:\.\d+)?)\s*([km])\b\s*(requests|times|calls)", text, re.I) or \
         re.search(r"call(?:ed)? the API (\d+(?:\.\d+)?)\s*([km])\b", text, re.I)
     if count:
         why.append(f"the report sends {count.group(1)}{count.group(2)} requests; the scenario "
                    "measures up to 80,000 after a 5,000 warm-up, enough for a steady leak")
-    flags = re.findall(r"--(http|loop)[ =](\w+)", text)
-    for flag, value in flags:
-        why.append(f"the report runs uvicorn --{flag} {value}: pin it with --with if it "
-                   "matters (uvicorn[standard] brings httptools and uvloop)")
-    if uploads:
-        return LoadPlan(connection, concurrency, 2000, 10000, 40000, 500,
-                        tuple(why) + ("uploads are slow: a shorter load",))
-    return LoadPlan(connection, concurrency, why=tuple(why))
 
 
 def upload_size(text: str) -> tuple[int | None, str]:

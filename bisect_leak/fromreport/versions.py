@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timezone
 
 #: packages of the stack whose versions a report may name
 KNOWN = ("fastapi", "starlette", "uvicorn", "pydantic", "pydantic-core", "anyio", "h11",
          "httptools", "uvloop", "sse-starlette", "orjson", "python-multipart", "starlite",
          "litestar", "httpx", "websockets")
 _VERSION = r"v?(\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc|\.post|\.dev)\d+)?)"
+_DATE = re.compile(r"\b(20\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 _GOOD_CUES = re.compile(r"\b(no(t)? (a )?(memory )?leak|didn'?t|did not|does not|doesn'?t|"
                         r"stable|fine|work(s|ed)|rolling back|downgrad|before)\b", re.I)
 
@@ -31,14 +33,22 @@ class Suggestion:
     python: str = ""
     pins: tuple[str, ...] = ()
     why: tuple[str, ...] = field(default=())
+    extras: str = ""  # e.g. "[standard]": installed with the package under test
+    metric: str = ""  # --metric, when not the default
+
+    @property
+    def target(self) -> str:
+        """The package under test as --package takes it (with its extras)."""
+        return self.package + self.extras
 
     def args(self) -> list[str]:
-        out = [] if self.package == "fastapi" else ["--package", self.package]
+        out = [] if self.target == "fastapi" else ["--package", self.target]
         out += ["--good", self.good] if self.good else []
         out += ["--bad", self.bad] if self.bad else []
         out += ["--python", self.python] if self.python else []
         for pin in self.pins:
             out += ["--with", pin]
+        out += ["--metric", self.metric] if self.metric else []
         return out
 
 
@@ -107,3 +117,49 @@ def _older(a: str, b: str) -> bool:
         return not b or Version(a) < Version(b)
     except InvalidVersion:
         return False
+
+
+def report_date(text: str) -> date | None:
+    """The earliest ISO date in the text (a thread's first post: when the reporter ran it)."""
+    days = [date(*map(int, m.groups())) for m in _DATE.finditer(text)]
+    return min(days) if days else None
+
+
+def current_at(releases, day: date) -> str:
+    """The newest final, unyanked release uploaded by the end of ``day`` (``releases``:
+    objects with ``version``, ``uploaded``, ``yanked``, as the index lists them)."""
+    end = datetime.combine(day, time.max, tzinfo=timezone.utc)
+    out = [r for r in releases if r.uploaded is not None and not r.yanked
+           and not r.version.is_prerelease and r.uploaded <= end]
+    return str(max(out, key=lambda r: r.version).version) if out else ""
+
+
+#: first final release of each Python bisect-leak runs
+PYTHON_RELEASED = {"3.7": date(2018, 6, 27), "3.8": date(2019, 10, 14),
+                   "3.9": date(2020, 10, 5), "3.10": date(2021, 10, 4),
+                   "3.11": date(2022, 10, 24), "3.12": date(2023, 10, 2),
+                   "3.13": date(2024, 10, 7)}
+
+
+def python_of_era(day: date) -> str:
+    """The newest Python out a year before ``day``: the one a release of that day has
+    wheels for (C extensions such as httptools and uvloop follow a new Python late)."""
+    out = [v for v, d in PYTHON_RELEASED.items() if (day - d).days >= 365]
+    return out[-1] if out else "3.7"
+
+
+def dated(s: Suggestion, day: date | None, version: str,
+          uploaded: date | None = None) -> Suggestion:
+    """--bad from the report's date, when the text names no version of the package; and,
+    when it names no Python either, --python of that release's era."""
+    if s.bad or not day or not version:
+        return s
+    why = s.why + (f"--bad {version}: the newest {s.package} release on {day.isoformat()}, "
+                   "the date of the report (it names no version)",)
+    python = s.python
+    if not python and uploaded:
+        python = python_of_era(uploaded)
+        why += (f"--python {python}: the report names none; the newest Python out a year "
+                f"before {s.package} {version} ({uploaded.isoformat()}), which its C "
+                "dependencies have wheels for",)
+    return replace(s, bad=version, python=python, why=why)

@@ -43,9 +43,11 @@ def render_toml(draft: Draft) -> str:
     if first:
         description += f" ({first.method} {first.template})"
     out = [f"description = {_toml(description)}", f"mirrors = {_toml(draft.source)}",
-           f"requirements = {_toml(list(draft.requirements))}", 'python = ">=3.7"', ""]
+           f"requirements = {_toml(list(draft.requirements))}",
+           f"python = {_toml(draft.python.specifier)}", ""]
     out += _comment(["Written by `bisect-leak scenario from-report`; what it decided and why:"])
-    out += _comment(f"- {n}" for n in (*draft.app.notes, *draft.notes, *draft.suggestion.why))
+    out += _comment(f"- {n}" for n in (*draft.app.notes, *draft.notes, draft.python.why,
+                                       *draft.suggestion.why))
     out += _comment(f"- PROBLEM: {p}" for p in draft.problems())
     out += _comment([f"- suggested: {draft.command('THIS_FOLDER')}", ""])
     out += ["", "[load]"] + [f"{k} = {_toml(v)}" for k, v in draft.load.table().items()]

@@ -1,0 +1,93 @@
+"""What one request of a report's app allocates, and scaling it down to fit (pure).
+
+Reports make a leak visible with a big object per request (``[x for x in range(999999)]``,
+``[0] * 10_000_000``, ``bytearray(10**8)``). Kept by a leaking server, such an object
+exhausts the machine long before a verdict: uvicorn 0.18.2 keeps every request's scope
+until a full collection, so ``range(999999)`` (~36 MB a request) held 5.4 GB after 240
+requests here. The size is cut down to ``BUDGET`` a request, in the code, and said so; the
+leak keeps its shape, smaller.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+BUDGET = 100 * 1024  # bytes a request may allocate in a scenario
+_MIN = 10_000  # sizes below this are never the point of the report
+#: bytes per element, by how the object is built
+_PER_ITEM = {"comprehension": 36, "list": 8, "bytes": 1}
+
+
+@dataclass(frozen=True)
+class Scaled:
+    code: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def heavy(self) -> bool:
+        """A size was cut: the load should be as short as a leak of BUDGET a request needs."""
+        return bool(self.notes)
+
+
+def _range_stop(node: ast.AST):
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id == "range" and 1 <= len(node.args) <= 3:
+        return node.args[1] if len(node.args) > 1 else node.args[0]
+    return None
+
+
+def _sized(tree: ast.Module):
+    """(size node, bytes per element, the expression) for each sized object built: a
+    comprehension over (or a list of) ``range(N)``, ``[x] * N``, ``"x" * N``,
+    ``bytearray(N)``, ``bytes(N)``, ``os.urandom(N)``, in a function (what a request runs;
+    not the module's own objects). Loops over ``range(N)`` are not."""
+    inside = {id(n): n for f in ast.walk(tree)
+              if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+              for n in ast.walk(f)}
+    for node in inside.values():
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp)):
+            for gen in node.generators:
+                if _range_stop(gen.iter) is not None:
+                    yield _range_stop(gen.iter), "comprehension", node
+        elif isinstance(node, ast.Call) and node.args:
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                getattr(node.func, "id", "")
+            if name in ("list", "tuple", "set") and _range_stop(node.args[0]) is not None:
+                yield _range_stop(node.args[0]), "comprehension", node
+            elif name in ("bytearray", "bytes", "urandom"):
+                yield node.args[0], "bytes", node
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            for seq, n in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(seq, ast.List):
+                    yield n, "list", node
+                elif isinstance(seq, ast.Constant) and isinstance(seq.value, (str, bytes)):
+                    yield n, "bytes", node
+
+
+def scale(code: str) -> Scaled:
+    """The code with each literal size over BUDGET cut to fit it, and a note for each."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return Scaled(code)
+    lines = code.splitlines(keepends=True)
+    notes = []
+    edits = []
+    for const, kind, node in _sized(tree):
+        if not (isinstance(const, ast.Constant) and type(const.value) is int) \
+                or const.value < _MIN or const.lineno != const.end_lineno:
+            continue
+        size = const.value * _PER_ITEM[kind]
+        if size <= BUDGET:
+            continue
+        smaller = max(1, BUDGET // _PER_ITEM[kind])
+        edits.append((const.lineno, const.col_offset, const.end_col_offset, str(smaller)))
+        notes.append(f"one request builds ~{size / 2**20:,.1f} MiB "
+                     f"(`{ast.get_source_segment(code, node)}`): cut to {smaller:,} so it is "
+                     f"~{BUDGET // 1024} KiB, or a leaking server that keeps it would exhaust "
+                     f"memory before a verdict; the leak keeps its shape, smaller")
+    for line, start, end, text in sorted(edits, reverse=True):  # offsets are in UTF-8
+        old = lines[line - 1].encode()
+        lines[line - 1] = (old[:start] + text.encode() + old[end:]).decode()
+    return Scaled("".join(lines), tuple(notes))
