@@ -84,7 +84,7 @@ LEAK_GUARDS = (("a rise must be held", "not held long enough yet"),
                ("no held rise", "no held rise"), ("a fill or cache that stopped", "stopped"),
                ("could be wandering", "within give-backs"), ("no clear rise", "no clear rise"),
                ("slower since", "slowing in the tail"),
-               ("slower than before", "slower than before"))
+               ("slower than before", "slower than before"), ("fell below it", "dropped since"))
 FLAT_GUARDS = (("not yet flat", "not flat long enough yet"), ("swings", "swings"),
                ("not yet confirmed", "unconfirmed"), (" rose ", "a stretch rose"),
                ("(up to", "slope range"))
