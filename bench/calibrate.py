@@ -4,7 +4,7 @@ Pure: no servers. Each series is drawn by ``tests/memmodel.py`` (family, window,
 noise), runs through the real round-by-round trial loop, and its verdict is compared with the
 model's truth for the window observed when the verdict was given.
 
-    python bench/calibrate.py [--series N] [--seed S] [--jobs J] [--show-wrong]
+    python bench/calibrate.py [--series N] [--seed S] [--jobs J] [--show-wrong] [--reasons]
 """
 
 from __future__ import annotations
@@ -35,15 +35,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
     parser.add_argument("--show-wrong", action="store_true")
     parser.add_argument("--jobs", type=int, default=1, help="processes (same figures)")
+    parser.add_argument("--reasons", action="store_true",
+                        help="per window, which guards left decidable series inconclusive")
     args = parser.parse_args()
     banner = Banner("bench/calibrate.py: the verdict rule over the generative model",
                     [f"{args.series:,} series from seed {args.seed}"])
     rows = collections.defaultdict(list)
+    stopped: collections.Counter = collections.Counter()
     seeds = range(args.seed, args.seed + args.series)
     with multiprocessing.Pool(max(args.jobs, 1)) as pool:
         for seed, family, row, reason in pool.imap(_judge, seeds, chunksize=25):
             rows[family].append(row)
             verdict, truth, measured = row[0], row[1], row[2] - row[4].warmup
+            if verdict == "inconclusive" and truth in DECIDABLE:
+                stopped[(row[3], truth.value, guards_of(reason))] += 1
             if args.show_wrong and memmodel.wrong(verdict, truth):
                 print(f"WRONG seed {seed} {family} {row[3]} truth {truth.value}: {verdict} at "
                       f"{measured:,}: {reason}\n  {memmodel.generate(seed)}", file=sys.stderr)
@@ -61,6 +66,8 @@ def main() -> None:
         undecided = sum(r[0] == "inconclusive" for r in decidable)
         print(f"window {name}: inconclusive of decidable {undecided}/{len(decidable)} "
               f"({undecided / max(len(decidable), 1):.1%})")
+    if args.reasons:
+        _print_reasons(stopped)
     hello = [r for r in every if r[3] == "hello"]
     for truth, verdict in ((memmodel.Truth.BOUNDED, "stable"),
                            (memmodel.Truth.LEAKING, "leaking")):
@@ -69,6 +76,33 @@ def main() -> None:
             print(f"hello window, {truth.value} called {verdict}: median "
                   f"{statistics.median(spent):,.0f} requests (warm-up included), n={len(spent)}")
     banner.end()
+
+
+DECIDABLE = (memmodel.Truth.BOUNDED, memmodel.Truth.LEAKING)
+# What each test of the rule said when it did not decide (classify.py's reasons), in order.
+LEAK_GUARDS = (("a rise must be held", "not held long enough yet"),
+               ("no held rise", "no held rise"), ("a fill or cache that stopped", "stopped"),
+               ("could be wandering", "within give-backs"), ("no clear rise", "no clear rise"),
+               ("slower since", "slowing in the tail"),
+               ("slower than before", "slower than before"), ("fell below it", "dropped since"))
+FLAT_GUARDS = (("not yet flat", "not flat long enough yet"), ("swings", "swings"),
+               ("not yet confirmed", "unconfirmed"), (" rose ", "a stretch rose"),
+               ("(up to", "slope range"))
+
+
+def guards_of(reason: str) -> str:
+    """Which leak test and which flat test stopped an undecided series."""
+    leak, _, flat = reason.partition("; ")
+    name = [next((n for m, n in LEAK_GUARDS if m in leak), "?"),
+            next((n for m, n in FLAT_GUARDS if m in flat), "?")]
+    return f"leak: {name[0]} / stable: {name[1]}"
+
+
+def _print_reasons(stopped: collections.Counter) -> None:
+    print("inconclusive among decidable, by window, truth and the tests that stopped them:")
+    for (window, truth, guards), count in sorted(stopped.items(),
+                                                 key=lambda kv: (kv[0][0], -kv[1])):
+        print(f"  {window:<22} {truth:<8} {count:>5}  {guards}")
 
 
 def _judge(seed: int) -> tuple:

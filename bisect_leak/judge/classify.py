@@ -12,8 +12,9 @@ and goes and caches that are cleared later fall out of it, what is kept stays. T
 - **leaking** needs four things, each a shape the others cannot rule out:
   1. *held*: over the samples followed by at least ``hold`` more requests, the floor's late
      stretch (its later half, at least ``MIN_LATE`` samples) rose faster than the threshold,
-     end to end and at the low end of Sen's rank range (a cache cleared at least every
-     ``hold`` requests has given that rise back by now);
+     end to end and at the low end of Sen's rank range, or steadily by more than the
+     measured noise can account for (below) (a cache cleared at least every ``hold``
+     requests has given that rise back by now);
   2. *still rising*: the floor rose faster than the threshold from there to the end as well
      (a fill, pool or cache that stopped growing has a flat tail, however steep it was);
   3. *not slowing like a fill*: the late rise keeps more than a fill of time constant
@@ -35,10 +36,36 @@ and goes and caches that are cleared later fall out of it, what is kept stays. T
      rate r under wandering of amplitude A hides for A / r requests: a floor that swings
      that much is no evidence of flatness);
   4. the samples not yet confirmed are not all above every level in the stretch.
+- **Measured noise.** Sen's range needs ``MIN_LATE`` points and reaches the floor's flat pairs
+  whatever the noise, so on a short scenario a leak of integer, nearly noiseless descriptors
+  could not be told from noise at all. The noise is measured instead (``noise_moved``): a
+  level is the median of ``2 CONFIRM - 1`` values, so noise moved it by at most the median of
+  those values' noise, each read as the value's distance from the midpoint of its neighbours
+  (scaled to white noise's own: a straight trend is not noise, and a steep one does not hide
+  it). With J the most it moved any level, a floor that rose R over a stretch says the memory
+  kept rose by at least R - 2 J, and at most R + 2 J, within it. The rise held (1) may rest
+  on that bound instead of the ranks when
+  - the floor rose beyond the noise in each third of the late stretch, or in each of its
+    last two (a leak that began inside it): a one-off gain lies in one third, and a fill
+    that stopped inside the stretch has a flat last third. The rate is then the rise beyond
+    the noise from the start of those thirds to the end of the stretch; and
+  - the rise held over the late stretch alone (4 counts the tail's too, not held yet) is
+    more than ``BACK`` times the most ever given back: a cache whose cycle before a clear
+    a later one-off gain holds up also rises steadily in the floor, and its next cycle
+    through the tail, but it was seen giving that cycle back.
+  The fill comparison (3) then reads end-to-end rises: the least the late one can have been
+  against the most the early one can have been (a fill of time constant ``fill`` keeps
+  exactly the ratio asked for, so only a margin beyond the noise tells a leak from it), or
+  else the least the tail's can have been against the same, over the longer distance: a
+  fill's rate only falls. On noisy memory the bound mostly says less than the ranks and
+  changes nothing.
+- **leaking** also waits while the samples not yet confirmed are below the rise held (a
+  cache cleared in the last sample or two, after filling for longer than ``hold``).
 - **inconclusive** otherwise: more requests may decide it; at the end the reason says what
   was missing and how many more requests, under which scenario key, might decide it.
 
-The ranges printed are Sen's rank intervals at ``CONFIDENCE``: the floor is monotone,
+The ranges printed are Sen's rank intervals at ``CONFIDENCE`` (a leak's low end raised to
+the rise beyond the measured noise where that decided it): the floor is monotone,
 tie-heavy and serially dependent, and the rule looks at every round, so they are *ranges*, not
 confidence intervals. What the rule guarantees is measured, not derived: ``bench/calibrate.py``
 runs it over a generative model of server memory (README, "How a verdict is decided").
@@ -58,6 +85,7 @@ from bisect_leak.judge.verdict import Assessment, Sample, Signal, Verdict
 
 CONFIRM = 3  # samples a low value must be held for before it lowers the floor
 MIN_LATE = min_points(CONFIDENCE)  # samples in a stretch whose rank range can exclude a slope
+MIDPOINT = math.sqrt(1.5)  # white noise's distance from its neighbours' midpoint, in sigmas
 BACK = 2.0  # a leak's rise must exceed this many times the most memory seen given back
 MIN_SAMPLES = 8  # post-warm-up samples before any verdict
 DEFAULT_THRESHOLD_KIB = 25.0  # KiB per 1,000 requests; see README "Choosing the threshold"
@@ -191,6 +219,7 @@ class Series:
     lv: list[float]  # confirmed levels
     low: list[float]
     back: float
+    moved: list[float]  # how far noise can have moved each level (``noise_moved``)
     named: Named
     guards: Guards
     threshold: float
@@ -218,7 +247,7 @@ def classify_series(requests: Sequence[int], values: Sequence[float], named: Nam
     lv = levels(values)
     low = _suffix_min(lv)
     s = Series([r / 1000 for r in requests], list(values), lv, low, given_back(values, low),
-               named, guards, threshold)
+               noise_moved(values, lv), named, guards, threshold)
     leak = _leak_test(s)
     if leak.verdict is Verdict.LEAKING:
         return leak
@@ -273,10 +302,11 @@ def _leak_test(s: Series) -> Assessment:
         return _undecided(named, (
             f"the floor of {named.what} rose {rise:,.0f} since {_k(s.xs[first])}, no more "
             f"than {BACK:g}x the {s.back:,.0f} it has given back: could be wandering"), more)
-    late = theil_sen(s.xs[first:held], s.low[first:held],
-                     z=serial_z(s.xs[first:held], s.values[first:held]))
-    tail = theil_sen(s.xs[last:end + 1], s.low[last:]) if end - last >= 2 else late
+    ranked = theil_sen(s.xs[first:held], s.low[first:held],
+                       z=serial_z(s.xs[first:held], s.values[first:held]))
     early = theil_sen(s.xs[:first + 1], s.low[:first + 1])
+    late, least, most = _beyond_noise(s, ranked, first, last, early)
+    tail = theil_sen(s.xs[last:end + 1], s.low[last:]) if end - last >= 2 else late
     distance = (s.xs[last] - s.xs[0]) / 2
     slowest = math.exp(-distance / (g.fill / 1000))  # late/early of the slowest fill
     figure = (f"the floor of {named.what} rose {late.value:+.1f} {named.unit} "
@@ -288,14 +318,80 @@ def _leak_test(s: Series) -> Assessment:
     if tail.value <= tail_slowest * late.value:
         return _undecided(named, f"{figure}, but slower since ({tail.value:+.1f}): could be a "
                                  f"bounded fill", g.fill)
-    if late.low <= slowest * early.value:
-        return _undecided(named, f"{figure}, but slower than before ({early.value:+.1f}): "
+    if least <= slowest * most and not _outpaces_fill(s, late is not ranked, first, last, most):
+        return _undecided(named, f"{figure}, but slower than before ({most:+.1f}): "
                                  f"could be a bounded fill", g.fill)
+    fresh = s.values[s.m:]
+    if fresh and min(fresh) < s.low[last]:
+        return _undecided(named, f"{figure}, but the last {len(fresh)} samples fell below it: "
+                                 f"not yet confirmed", 2 * _every(s))
     return _assessed(Verdict.LEAKING, named, late, tail.value, (
         f"{figure}, held for the {g.hold:,} requests after and still rising through them "
         f"({tail.value:+.1f}), not slowing (before {early.value:+.1f}; a fill of time constant "
         f"{g.fill:,} would keep at most {slowest:.2f} of it), and more than the "
         f"{s.back:,.0f} it ever gave back"))
+
+
+def _outpaces_fill(s: Series, measured: bool, first: int, last: int, most: float) -> bool:
+    """On the measured noise, whether the tail's rise beyond it outpaces what a fill of time
+    constant ``fill`` keeps of the most the early rise can have been: a fill's rate only
+    falls, by exp(-d / fill) over d (from start to start when the tail is the longer
+    stretch, else from the early stretch's end to the tail's start)."""
+    end = s.m - 1
+    if not measured or end - last < 2:
+        return False
+    longer = s.xs[end] - s.xs[last] >= s.xs[first] - s.xs[0]
+    d = s.xs[last] - (s.xs[0] if longer else s.xs[first])
+    tail = _rise_beyond_noise(s, last, end, max(s.moved))
+    return tail > math.exp(-d / (s.guards.fill / 1000)) * most
+
+
+def noise_moved(values: Sequence[float], lv: Sequence[float],
+                confirm: int = CONFIRM) -> list[float]:
+    """How far noise can have moved each level: a level is the median of its window, so it
+    lies within the window's median noise of the truth; each value's noise read as its
+    distance from the midpoint of its neighbours (a straight trend is not noise, and a
+    steep one does not hide it)."""
+    if len(values) < 3:
+        return [0.0] * len(lv)
+    dist = [abs(b - (a + c) / 2) / MIDPOINT for a, b, c in zip(values, values[1:], values[2:])]
+    dist = dist[:1] + dist + dist[-1:]
+    h = confirm - 1
+    windows = (sorted(dist[max(i - h, 0):i + h + 1]) for i in range(len(lv)))
+    return [w[len(w) // 2] for w in windows]
+
+
+def _beyond_noise(s: Series, ranked: Slope, first: int, last: int,
+                  early: Slope) -> tuple[Slope, float, float]:
+    """The late stretch's slope with its low end raised by the measured noise where that
+    says more than the ranks (see the module docstring); for the fill comparison, the least
+    the late rise and the most the early rise can have been. The ranks and the early
+    slope alone when the rise held over the late stretch is not more than ``BACK`` times
+    what was given back."""
+    noise = max(s.moved)
+    steady = min(_steady_rise(s, first, last, noise), ranked.value)
+    if steady <= ranked.low or s.low[last] - s.low[first] <= BACK * s.back:
+        return ranked, ranked.low, early.value
+    least = min(_rise_beyond_noise(s, first, last, noise), ranked.value)
+    most = _rise_beyond_noise(s, 0, first, -noise)
+    return Slope(ranked.value, steady, ranked.high), max(steady, least), most
+
+
+def _steady_rise(s: Series, first: int, last: int, noise: float) -> float:
+    """The floor's rise per 1k requests beyond the noise from the start of the late stretch,
+    or of its second third, to its end, where it rose beyond the noise in every third
+    from there (a one-off gain lies in one third; a fill that stopped inside the stretch
+    has a flat last third); else no rise at all."""
+    cuts = [first + round(k * (last - first) / 3) for k in range(4)]
+    rose = [_rise_beyond_noise(s, a, b, noise) > 0 for a, b in zip(cuts, cuts[1:])]
+    starts = [c for k, c in enumerate(cuts[:2]) if all(rose[k:])]
+    return max((_rise_beyond_noise(s, a, last, noise) for a in starts), default=-math.inf)
+
+
+def _rise_beyond_noise(s: Series, a: int, b: int, noise: float) -> float:
+    """The floor's rise per 1k requests from sample a to b less twice the measured noise:
+    the least the memory kept can have risen."""
+    return (s.low[b] - s.low[a] - 2 * noise) / (s.xs[b] - s.xs[a])
 
 
 def serial_z(xs: Sequence[float], values: Sequence[float]) -> float:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 # The verdict rule's version (bisect_leak/classify.py): bump it whenever a change to the rule
 # can turn the same samples into another verdict. Every measured trial carries it, so a
 # worker judging by another rule is told apart (measure/provenance.py).
-RULE_VERSION = 1
+RULE_VERSION = 2
 
 
 class Verdict(str, enum.Enum):

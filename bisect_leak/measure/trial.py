@@ -18,7 +18,7 @@ from bisect_leak.measure.sampling import Sampler, ServerGone
 from bisect_leak.measure.server import HOST, Server, ServerError, free_port
 from bisect_leak.planning.scenario import Load, Scenario
 
-PROTOCOL = 3  # bump when a change makes cached trial results incomparable
+PROTOCOL = 4  # bump when a change makes cached trial results incomparable
 MAX_FAILURE_RATIO = 0.01  # connection failures or unexpected 5xx tolerated
 STARTUP_TIMEOUT = 60.0
 
