@@ -21,9 +21,12 @@ and goes and caches that are cleared later fall out of it, what is kept stays. T
      ``fill`` would have kept of the early one, and the tail's rise more than it would have
      kept of the late one (a cache still growing at the end cannot pass for the rise a
      finished fill left in the held region);
-  4. *larger than anything given back*: the rise exceeds the most memory the process has
-     been seen to give back anywhere in the run (the level above the floor, after a median
-     of three), so wandering that goes down as often as up cannot pass for a leak.
+  4. *larger than anything given back*: the rise held over the late stretch (not the tail's,
+     not held yet) exceeds ``BACK`` times the most memory the process has been seen to give
+     back anywhere in the run (the level above the floor, after a median of three), so
+     wandering that goes down as often as up cannot pass for a leak, nor can a cache whose
+     cycle before a clear a later one-off gain holds up in the floor, with its next cycle
+     rising through the tail (it rises steadily, but was seen giving that cycle back).
 - **stable** reads the *near floor*: the lowest level over the next ``hold`` requests only
   (memory not given back within ``hold``; a late release or trough lowers only the ``hold``
   before it, not all history). Over the last ``flat`` requests (a leak that steps up at
@@ -44,15 +47,11 @@ and goes and caches that are cleared later fall out of it, what is kept stays. T
   (scaled to white noise's own: a straight trend is not noise, and a steep one does not hide
   it). With J the most it moved any level, a floor that rose R over a stretch says the memory
   kept rose by at least R - 2 J, and at most R + 2 J, within it. The rise held (1) may rest
-  on that bound instead of the ranks when
-  - the floor rose beyond the noise in each third of the late stretch, or in each of its
-    last two (a leak that began inside it): a one-off gain lies in one third, and a fill
-    that stopped inside the stretch has a flat last third. The rate is then the rise beyond
-    the noise from the start of those thirds to the end of the stretch; and
-  - the rise held over the late stretch alone (4 counts the tail's too, not held yet) is
-    more than ``BACK`` times the most ever given back: a cache whose cycle before a clear
-    a later one-off gain holds up also rises steadily in the floor, and its next cycle
-    through the tail, but it was seen giving that cycle back.
+  on that bound instead of the ranks when the floor rose beyond the noise in each third of
+  the late stretch, or in each of its last two (a leak that began inside it): a one-off
+  gain lies in one third, and a fill that stopped inside the stretch has a flat last third.
+  The rate is then the rise beyond the noise from the start of those thirds to the end of
+  the stretch.
   The fill comparison (3) then reads end-to-end rises: the least the late one can have been
   against the most the early one can have been (a fill of time constant ``fill`` keeps
   exactly the ratio asked for, so only a margin beyond the noise tells a leak from it), or
@@ -296,11 +295,11 @@ def _leak_test(s: Series) -> Assessment:
             f"the floor of {named.what} rose {s.rise(first, last):+.1f} {named.unit} over "
             f"{where} but only {s.rise(last, end):+.1f} since: a fill or cache that stopped"),
             g.hold)
-    rise = s.low[end] - s.low[first]
+    rise = s.low[last] - s.low[first]
     if rise <= BACK * s.back:
         more = round((BACK * s.back - rise) / s.rise(first, end) * 1000) + g.hold
         return _undecided(named, (
-            f"the floor of {named.what} rose {rise:,.0f} since {_k(s.xs[first])}, no more "
+            f"the floor of {named.what} held a rise of {rise:,.0f} over {where}, no more "
             f"than {BACK:g}x the {s.back:,.0f} it has given back: could be wandering"), more)
     ranked = theil_sen(s.xs[first:held], s.low[first:held],
                        z=serial_z(s.xs[first:held], s.values[first:held]))
@@ -365,12 +364,11 @@ def _beyond_noise(s: Series, ranked: Slope, first: int, last: int,
                   early: Slope) -> tuple[Slope, float, float]:
     """The late stretch's slope with its low end raised by the measured noise where that
     says more than the ranks (see the module docstring); for the fill comparison, the least
-    the late rise and the most the early rise can have been. The ranks and the early
-    slope alone when the rise held over the late stretch is not more than ``BACK`` times
-    what was given back."""
+    the late rise and the most the early rise can have been (the ranks and the early
+    slope alone where the noise says less)."""
     noise = max(s.moved)
     steady = min(_steady_rise(s, first, last, noise), ranked.value)
-    if steady <= ranked.low or s.low[last] - s.low[first] <= BACK * s.back:
+    if steady <= ranked.low:
         return ranked, ranked.low, early.value
     least = min(_rise_beyond_noise(s, first, last, noise), ranked.value)
     most = _rise_beyond_noise(s, 0, first, -noise)
