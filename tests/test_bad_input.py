@@ -209,9 +209,10 @@ def test_threshold_must_be_positive(cli, tmp_path, cache, value):
     run_bad(cli, tmp_path, cache, args, 2, "--threshold")
 
 
-@pytest.mark.parametrize("flag", ["--requests", "--concurrency"])
-def test_counts_must_be_at_least_one(cli, tmp_path, cache, flag):
-    args = [*cli.toy_args(cache), *TOY_BOUNDS, flag, "0"]
+@pytest.mark.parametrize(("flag", "value"), [("--requests", "0"), ("--concurrency", "0"),
+                                           ("--warmup", "-1")])
+def test_counts_must_be_at_least_one(cli, tmp_path, cache, flag, value):
+    args = [*cli.toy_args(cache), *TOY_BOUNDS, flag, value]
     run_bad(cli, tmp_path, cache, args, 2, flag)
 
 

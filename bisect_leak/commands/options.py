@@ -11,6 +11,8 @@ from bisect_leak.judge.verdict import Signal
 from bisect_leak.planning.plan import Resolve
 
 _SHARED = [
+    click.option("--warmup", type=int, metavar="N",
+                 help="Requests before measuring starts (the scenario's load.warmup)."),
     click.option("--requests", type=int, metavar="N",
                  help="Requests measured after warm-up before the first verdict."),
     click.option("--concurrency", type=int, metavar="N", help="Open connections."),

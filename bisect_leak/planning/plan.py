@@ -33,6 +33,7 @@ class Plan:
     pre: bool = False
     fixed: bool = False
     scenario: str = "hello"
+    warmup: int | None = None
     requests: int | None = None
     concurrency: int | None = None
     metric: Signal = Signal.GROWTH
@@ -108,6 +109,8 @@ class Plan:
         for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
             if value is not None and value < 1:
                 raise BadInput(f"{flag} {value}: give a whole number of at least 1")
+        if self.warmup is not None and self.warmup < 0:
+            raise BadInput(f"--warmup {self.warmup}: give 0 or more requests")
         if self.as_of is not None:
             try:
                 datetime.fromisoformat(self.as_of)
@@ -158,7 +161,8 @@ class Plan:
             args += ["--metric", self.metric.value]
         if self.threshold is not None:
             args += ["--threshold", f"{self.threshold:g}"]
-        for flag, value in (("--requests", self.requests), ("--concurrency", self.concurrency)):
+        for flag, value in (("--warmup", self.warmup), ("--requests", self.requests),
+                            ("--concurrency", self.concurrency)):
             if value is not None:
                 args += [flag, str(value)]
         if self.no_cache:

@@ -38,6 +38,8 @@ def settings_for(plan: Plan, scenario: scenarios.Scenario) -> Settings:
             changes["extend_to"] = max(load.extend_to, changes["max_requests"])
     if plan.concurrency is not None:
         changes["concurrency"] = plan.concurrency
+    if plan.warmup is not None:
+        changes["warmup"] = plan.warmup
     if changes:
         load = replace(load, **changes)
     threshold = plan.threshold_value
