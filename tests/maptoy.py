@@ -34,8 +34,8 @@ description = "maptoy hello ({name})"
 requirements = []
 
 [load]
-warmup = 1000
-requests = 4000
+warmup = 500
+requests = 2000
 max_requests = 8000
 concurrency = 4
 sample_every = 250

@@ -344,7 +344,8 @@ def test_interrupt_cancels_the_clusters_pending_cells(world, tmp_path):
 
 def test_held_map_judges_each_release_against_the_rows_oldest(world, tmp_path):
     args = [*world.args(tmp_path / "cache", pythons=1, scenarios=1), "--every",
-            "--metric", "held", "--threshold", "300"]
+            "--metric", "held", "--threshold", "300",
+            "--warmup", "1000", "--requests", "4000"]  # a held median needs the longer look
     first = world.run([*args, "--json", str(tmp_path / "a.json")], cwd=tmp_path)
     assert first.returncode == 0, describe_run(first)
     data = json.loads((tmp_path / "a.json").read_text())
