@@ -27,7 +27,7 @@ from bisect_leak.run import inspection
 
 pytestmark = pytest.mark.index  # uvicorn's and httptools' wheels, downloaded once
 
-TRIALS = 3  # inspected trials per Python and parser
+TRIALS = 2  # inspected trials per Python and parser
 PAIRS = 8  # baseline/diff pairs taken under load on one server
 
 
@@ -60,7 +60,7 @@ def test_inspected_trials_never_crash_the_server(toy_env, parser, tmp_path):
     sc = scenario.load(write_toy_scenario(tmp_path / "toy"))
     short = replace(sc.load, warmup=500, requests=1500, max_requests=1500, sample_every=250)
     for n in range(TRIALS):
-        frames = (8, 2, 16)[n]  # --inspect-frames reaches the launcher inside the env
+        frames = (2, 16)[n]  # --inspect-frames reaches the launcher inside the env
         settings = inspection.settings_for(trial.Settings(load=short), frames)
         result = trial.run(env, TOY_FIRST_BAD, sc, settings)
         assert result.inspect["frames"] == frames

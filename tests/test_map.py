@@ -75,7 +75,8 @@ def cells(data: dict) -> dict[tuple[str, str, str], str]:
 
 @pytest.fixture(scope="module")
 def local_map(world: World, tmp_path_factory) -> tuple[subprocess.CompletedProcess, dict, Path]:
-    """--every, here, one at a time, after a --check has already measured one cell."""
+    """--every, here, two cells at a time, after a --check has already measured one cell
+    (the map one cell at a time: the interrupt and held tests)."""
     work = tmp_path_factory.mktemp("local-map")
     cache = work / "cache"
     check = world.cli.run(
@@ -83,8 +84,9 @@ def local_map(world: World, tmp_path_factory) -> tuple[subprocess.CompletedProce
          "--scenario", str(world.scenarios[0]), "--find-links", str(world.wheelhouse),
          "--no-index", "--cache-dir", str(cache)], cwd=work)
     assert check.returncode == 0, describe_run(check)
-    proc = world.run([*world.args(cache), "--every", "--json", str(work / "map.json"),
-                      "--report", str(work / "map.md")], cwd=work)
+    proc = world.run([*world.args(cache), "--every", "--jobs", "2",  # one at a time: below
+                      "--json", str(work / "map.json"), "--report", str(work / "map.md")],
+                     cwd=work)
     assert proc.returncode == 0, describe_run(proc)
     return proc, json.loads((work / "map.json").read_text()), work
 
