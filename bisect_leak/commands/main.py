@@ -12,7 +12,7 @@ from bisect_leak import __version__
 from bisect_leak.commands.options import run_options
 from bisect_leak.errors import BadInput, ExitCode, InfrastructureError
 from bisect_leak.judge.verdict import Signal
-from bisect_leak.planning.plan import Plan, Resolve
+from bisect_leak.planning.plan import INSPECT_FRAMES, Plan, Resolve
 
 
 def _fail(code: ExitCode, message: str) -> None:
@@ -49,7 +49,7 @@ def _on_sigterm(signum, frame) -> None:
 @click.option("--report", "report_path", type=click.Path(path_type=Path), metavar="PATH",
               help="Write a Markdown report.")
 @click.option("--inspect", is_flag=True, help="Report which object types and sites grow.")
-@click.option("--inspect-frames", type=int, default=8, show_default=True, metavar="N",
+@click.option("--inspect-frames", type=int, default=INSPECT_FRAMES, show_default=True, metavar="N",
               help="Frames kept per traced allocation: more reach callers further up the "
                    "stack, each makes tracing slower.")
 @click.option("--repo", type=click.Path(path_type=Path), metavar="PATH",

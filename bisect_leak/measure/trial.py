@@ -16,6 +16,7 @@ from bisect_leak.measure import inspector, provenance
 from bisect_leak.measure.load import Driver, Round
 from bisect_leak.measure.sampling import Sampler, ServerGone
 from bisect_leak.measure.server import HOST, Server, ServerError, free_port
+from bisect_leak.planning.plan import INSPECT_FRAMES
 from bisect_leak.planning.scenario import Load, Scenario
 
 PROTOCOL = 4  # bump when a change makes cached trial results incomparable
@@ -31,7 +32,7 @@ class Settings:
     metric: Signal = Signal.GROWTH
     threshold: float = classify.DEFAULT_THRESHOLD_KIB
     inspect: bool = False  # run under the launcher and report what grows
-    inspect_frames: int = 8  # tracemalloc's frames per allocation under the launcher
+    inspect_frames: int = INSPECT_FRAMES  # tracemalloc's frames per allocation
 
     def key_fields(self) -> dict:
         return {

@@ -22,6 +22,9 @@ class Resolve(str, enum.Enum):
     LATEST = "latest"
 
 
+INSPECT_FRAMES = 8  # --inspect's default depth (measure/probe/launcher.py says why)
+
+
 @dataclass(frozen=True)
 class Plan:
     package: str = "fastapi"  # may carry extras: "uvicorn[standard]"
@@ -47,7 +50,7 @@ class Plan:
     json_path: Path | None = None
     report_path: Path | None = None
     inspect: bool = False
-    inspect_frames: int = 8  # frames tracemalloc keeps per allocation under --inspect
+    inspect_frames: int = INSPECT_FRAMES  # tracemalloc's frames per allocation (--inspect)
     culprit: bool = False
     confirm: int = 1  # times the last good and first bad are measured again after the search
     repo: Path | None = None  # a local clone: bisect on to the commit (issue 10)
@@ -120,7 +123,7 @@ class Plan:
         if not 1 <= self.inspect_frames <= 64:
             raise BadInput(f"--inspect-frames {self.inspect_frames}: give 1 to 64 (each frame "
                            "makes every traced allocation dearer; 8 reaches most callers)")
-        if self.inspect_frames != 8 and not self.inspect:
+        if self.inspect_frames != INSPECT_FRAMES and not self.inspect:
             raise BadInput("--inspect-frames sets the depth of --inspect's stacks: add --inspect")
         if self.jobs < 1:
             raise BadInput(f"--jobs {self.jobs}: give a whole number of at least 1")

@@ -30,13 +30,14 @@ from bisect_leak.environments.env import EnvBuildError
 from bisect_leak.judge.verdict import Verdict
 from bisect_leak.measure import inspector, trial
 from bisect_leak.measure.trial import Settings
+from bisect_leak.planning.plan import INSPECT_FRAMES
 from bisect_leak.run import line_answer
 from bisect_leak.run.prober import Prober
 
 WINDOW = 2000  # requests traced after the warm-up (see the module docstring)
 
 
-def settings_for(settings: Settings, frames: int = 8) -> Settings:
+def settings_for(settings: Settings, frames: int = INSPECT_FRAMES) -> Settings:
     """The short inspected run: the scenario's warm-up, then the window alone, tracing
     ``frames`` frames per allocation."""
     window = min(settings.load.requests, WINDOW)
