@@ -202,7 +202,7 @@ class Truth(str, enum.Enum):
     """What a correct verdict is for the window observed."""
 
     LEAKING = "leaking"  # something grew at >= 1.5x the threshold through the last ``hold``
-    BOUNDED = "bounded"  # everything finished growing at least ``hold`` before the end
+    BOUNDED = "bounded"  # everything finished growing at least ``flat`` before the end
     STEPPING = "stepping"  # a leak stepping up more rarely than every hold/2: never stable
     AMBIGUOUS = "ambiguous"  # either verdict, or inconclusive, is acceptable
 
@@ -370,14 +370,19 @@ def wandered(path: Sequence[tuple[float, float]], end: float, w: Window) -> tupl
 
 
 def _judge(part: Component, end: float, w: Window) -> tuple[str, float]:
-    """("growing", rate) through the last ``hold``, ("done", 0) well before the end, or
-    ("ambiguous", 0)."""
-    thr, hold = w.threshold, w.hold_k
+    """("growing", rate) through the last ``hold``, ("done", 0) at least ``flat`` before the
+    end, or ("ambiguous", 0).
+
+    Done means finished growing at least ``flat`` before the end, not only ``hold``: a part
+    that rose by ``threshold x hold / 2`` or more between ``flat`` and ``hold`` before the end and
+    then stayed flat shows the same window as a staircase stepping every ``flat`` (which is
+    ``stepping``, where ``stable`` is wrong), so no rule can call it either way there."""
+    thr, hold, flat = w.threshold, w.hold_k, w.flat_k
     if isinstance(part, Jump):
-        recent = end - hold < part.at <= end and part.size >= 0.5 * thr * hold
+        recent = end - flat < part.at <= end and part.size >= 0.5 * thr * hold
         return ("ambiguous" if recent else "done"), 0.0
     if isinstance(part, Cache):
-        full_early = part.rate * (end - hold - part.last_clear(end)) >= part.cap
+        full_early = part.rate * (end - flat - part.last_clear(end)) >= part.cap
         quiet = end - part.last_clear(end) <= hold or full_early
         return ("done" if quiet or part.rate < 0.5 * thr else "ambiguous"), 0.0
     if isinstance(part, Stairs):
@@ -387,8 +392,9 @@ def _judge(part: Component, end: float, w: Window) -> tuple[str, float]:
         return ("ambiguous" if part.rate >= 0.5 * thr and end >= part.start else "done"), 0.0
     cuts = [end - hold + hold * i / 5 for i in range(6)]
     rates = [(part.at(b) - part.at(a)) / (b - a) for a, b in zip(cuts, cuts[1:])]
-    if max(rates) < 0.25 * thr:
-        return "done", 0.0
+    if max(rates) < 0.25 * thr:  # done, unless it last grew inside the last ``flat``
+        late = part.at(end - hold) - part.at(end - flat) >= 0.5 * thr * hold
+        return ("ambiguous" if late else "done"), 0.0
     if min(rates) >= 1.5 * thr or max(rates) < 0.5 * thr:
         return "growing", min(rates)
     return "ambiguous", 0.0

@@ -341,6 +341,30 @@ def test_memmodel_wander_truth_reads_the_realized_path_as_gains_and_releases():
     assert stairs.truth(100.0, fell) is shapes.Truth.AMBIGUOUS
 
 
+def test_memmodel_bounded_means_done_a_whole_flat_stretch_before_the_end():
+    # The short descriptor window: hold 2k, flat 3.333k, 4k long. One step 1.5k in, then flat
+    # for 2.5k (more than hold), is the same window as a staircase stepping every 3k, whose
+    # earlier steps fell before the warm-up ended: no rule can tell them apart, so the step is
+    # ambiguous, not bounded (where only a leak's verdict would be wrong).
+    short = shapes.WINDOWS[3]
+    quiet = shapes.Noise(scale=0.0)
+    step = shapes.Model("s", (shapes.Jump(30.0, 1.5),), quiet, short)
+    stairs = shapes.Model("s", (shapes.Stairs(30.0, 3.0, start=-4.5),), quiet, short)
+
+    def seen(m):
+        sampler = shapes.ModelSampler(m)
+        fds = [sampler.sample(short.warmup + r).fds for r in range(0, 4001, short.every)]
+        return [v - fds[0] for v in fds]
+    assert seen(step) == seen(stairs) and seen(step)[-1] == 30
+    assert stairs.truth(4.0) is shapes.Truth.STEPPING
+    assert step.truth(4.0) is shapes.Truth.AMBIGUOUS
+    assert shapes.judged(step)[0] == shapes.judged(stairs)[0] != "stable"
+    early = shapes.Model("s", (shapes.Jump(30.0, 0.5),), quiet, short)  # done 3.5k before
+    assert early.truth(4.0) is shapes.Truth.BOUNDED
+    ramp = shapes.Model("s", (shapes.Curve("ramp", 40.0, 0.5, 1.5),), quiet, short)
+    assert ramp.truth(4.0) is shapes.Truth.AMBIGUOUS  # it grew until 2.5k before the end
+
+
 def model(family, *parts, window=HELLO, **noise):
     return shapes.Model(family, parts, shapes.Noise(**noise), window)
 
