@@ -572,6 +572,13 @@ def judged(model: Model, seed: int = 0) -> tuple[str, Truth, int, str]:
             result.reason)
 
 
+def judged_seed(seed: int) -> tuple:
+    """(seed, model, verdict, truth, measured, reason) for ``generate(seed)``: one picklable
+    task, so a pool of processes can judge a seed set (the same rows in any order)."""
+    model = generate(seed)
+    return (seed, model) + judged(model, seed)
+
+
 def wrong(verdict: str, truth: Truth) -> bool:
     return ((verdict == "leaking" and truth is Truth.BOUNDED)
             or (verdict == "stable" and truth in (Truth.LEAKING, Truth.STEPPING)))
