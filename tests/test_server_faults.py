@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -98,6 +99,11 @@ def test_fault_is_an_error_with_its_reason(fault, expected, wheelhouse, tmp_path
     assert trial["verdict"] == "error"
     assert expected in trial["reason"]
     assert trial["requests"] >= 3000  # the samples before the fault are kept as evidence
+    if fault == "hang":  # the round stops once it failed more than it tolerates (5 of 500):
+        # the 4 connections' requests in flight then, not one 1 s timeout per request
+        failures, sent = map(int, re.search(r"(\d+) connection failures .* in (\d+) requests",
+                                            trial["reason"]).groups())
+        assert 5 < failures <= sent <= 5 + 4, trial["reason"]
     if fault == "oom":
         assert "grown" in trial["reason"] and "not a verdict" in trial["reason"]
     if fault == "fatal":  # the line that says why is kept, and so is the end

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from bisect_leak.planning.scenario import Connection, Request
 
 HALF_CLOSE_LINGER = 0.05  # connect-and-close clients wait this long before closing
+FAILURE_RATIO = 0.01  # connection failures or unexpected 5xx a round tolerates
+
+
+def tolerated(sent: int) -> float:
+    """The failures and unexpected answers a round of ``sent`` requests may have."""
+    return max(3, FAILURE_RATIO * sent)
 
 
 @dataclass
@@ -140,7 +146,10 @@ class Driver:
         state = {"next": 0}
 
         def claim() -> int | None:
-            if state["next"] >= count or time.monotonic() >= deadline:
+            # a round that already failed more than it tolerates stops: a hung server is
+            # found after a few request timeouts, not one per request of the round
+            if (state["next"] >= count or time.monotonic() >= deadline
+                    or result.failures > tolerated(count)):
                 return None
             state["next"] += 1
             return state["next"] - 1

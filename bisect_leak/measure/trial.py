@@ -13,14 +13,13 @@ from bisect_leak.judge.classify import memory_figure
 from bisect_leak.judge.units import UNITS
 from bisect_leak.judge.verdict import Assessment, Sample, Signal, Verdict
 from bisect_leak.measure import inspector, provenance
-from bisect_leak.measure.load import Driver, Round
+from bisect_leak.measure.load import Driver, Round, tolerated
 from bisect_leak.measure.sampling import Sampler, ServerGone
 from bisect_leak.measure.server import HOST, Server, ServerError, free_port
 from bisect_leak.planning.plan import INSPECT_FRAMES
 from bisect_leak.planning.scenario import Load, Scenario
 
 PROTOCOL = 4  # bump when a change makes cached trial results incomparable
-MAX_FAILURE_RATIO = 0.01  # connection failures or unexpected 5xx tolerated
 STARTUP_TIMEOUT = 60.0
 
 
@@ -257,7 +256,7 @@ def _load_rounds(server: Server, driver: Driver, sampler: Sampler, result: Trial
         served += done.sent
         server.check_alive()
         bad = done.failures + done.unexpected
-        if bad > max(3, MAX_FAILURE_RATIO * done.sent):
+        if bad > tolerated(done.sent):
             raise ServerError(
                 f"{done.failures} connection failures and {done.unexpected} unexpected answers "
                 f"({done.server_errors} 5xx) in {done.sent} requests"
