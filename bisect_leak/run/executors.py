@@ -8,6 +8,8 @@ runs :func:`bisect_leak.run.cellrun.run_check`, a ``bisect-leak --check ... --js
 from __future__ import annotations
 
 import concurrent.futures as cf
+import socket
+import urllib.parse
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -90,6 +92,20 @@ def require_dask() -> None:
                        ) from None
 
 
+def _refused(address: str) -> str:
+    """Why a ``tcp://HOST:PORT`` scheduler refused a plain connection ("" if it did not)."""
+    parts = urllib.parse.urlsplit(address)
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return ""
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=CONNECT_TIMEOUT):
+            return ""
+    except ConnectionRefusedError as exc:
+        return f"connection refused ({exc})"
+    except OSError:  # unreachable, timed out: Dask's client says it in its own words
+        return ""
+
+
 class DaskExecutor:
     """Each cell a Dask task needing one ``trial`` resource: one trial per worker at a time.
     A worker that dies mid-cell has its task rerun elsewhere by the scheduler."""
@@ -98,6 +114,9 @@ class DaskExecutor:
         require_dask()
         from distributed import Client, as_completed
 
+        refused = _refused(address)
+        if refused:  # a definite answer: Dask's client would retry it until its timeout
+            raise InfrastructureError(f"cannot reach the Dask scheduler at {address}: {refused}")
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as exc:
