@@ -31,7 +31,7 @@ _KEEP_ON = ("import sys\n_KEPT = []\n\ndef KEEP(scope):\n"
 
 SCENARIO_TOML = """\
 description = "maptoy hello ({name})"
-requirements = []
+requirements = ["httptools"]
 
 [load]
 warmup = 500
