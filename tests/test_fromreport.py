@@ -182,12 +182,18 @@ def test_a_big_object_per_request_is_cut_to_fit_and_the_load_shortened():
 
 @pytest.mark.parametrize("code,cut", [
     ("async def f():\n    return b'x' * 5_000_000\n", "return b'x' * 102400"),
-    ("def f():\n    return list(range(1, 10**3 + 200_000))\n", None),  # not a literal
+    ("def f():\n    return list(range(1, 10**3 + 200_000))\n", "range(1, 2844)"),
+    ("async def f():\n    return bytearray(10**8)\n", "bytearray(102400)"),
+    ("def f():\n    return bytes(int(1e8))\n", "bytes(102400)"),
+    ("def f():\n    return [0] * (2 << 20)\n", "[0] * (12800)"),
+    ("def f():\n    return [0] * (10**100)\n", None),  # not a size: left as written
+    ("def f(n):\n    return [0] * (n * 10**7)\n", None),  # not all literals
+    ("def f():\n    return bytearray(10**3)\n", None),  # small
     ("def f():\n    for i in range(10_000_000):\n        pass\n", None),  # a loop
     ("BIG = [0] * 10_000_000\n", None),  # the module's own, made once
     ("def f():\n    return [0] * 1000\n", None),  # small
 ])
-def test_weight_cuts_only_big_literal_sizes_built_per_call(code, cut):
+def test_weight_cuts_only_big_sizes_in_literals_built_per_call(code, cut):
     got = weight.scale(code)
     assert (got.heavy, got.code) == ((True, got.code) if cut else (False, code))
     if cut:

@@ -65,8 +65,34 @@ def _sized(tree: ast.Module):
                     yield n, "bytes", node
 
 
+_FOLD = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+         ast.Mult: lambda a, b: a * b, ast.FloorDiv: lambda a, b: a // b if b else None,
+         ast.Pow: lambda a, b: a ** b if 0 <= b <= 64 and abs(a) <= 10**6 else None,
+         ast.LShift: lambda a, b: a << b if 0 <= b <= 64 else None}
+_LARGEST = 10**13  # a size beyond this is not a size
+
+
+def literal_size(node: ast.AST) -> int | None:
+    """The integer a size written with literals comes to (``10_000_000``, ``10**8``,
+    ``2 << 20``, ``int(1e8)``, ``10**3 + 200_000``), or None when it is not one."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        value = node.value
+    elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "int" \
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) \
+            and type(node.args[0].value) is float and node.args[0].value.is_integer() \
+            and abs(node.args[0].value) <= _LARGEST:
+        value = int(node.args[0].value)
+    elif isinstance(node, ast.BinOp) and type(node.op) in _FOLD:
+        left, right = literal_size(node.left), literal_size(node.right)
+        value = None if left is None or right is None else _FOLD[type(node.op)](left, right)
+    else:
+        return None
+    return value if value is not None and abs(value) <= _LARGEST else None
+
+
 def scale(code: str) -> Scaled:
-    """The code with each literal size over BUDGET cut to fit it, and a note for each."""
+    """The code with each size written in literals over BUDGET cut to fit it (the whole
+    expression replaced by the smaller number), and a note for each."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -75,10 +101,10 @@ def scale(code: str) -> Scaled:
     notes = []
     edits = []
     for const, kind, node in _sized(tree):
-        if not (isinstance(const, ast.Constant) and type(const.value) is int) \
-                or const.value < _MIN or const.lineno != const.end_lineno:
+        count = literal_size(const)
+        if count is None or count < _MIN or const.lineno != const.end_lineno:
             continue
-        size = const.value * _PER_ITEM[kind]
+        size = count * _PER_ITEM[kind]
         if size <= BUDGET:
             continue
         smaller = max(1, BUDGET // _PER_ITEM[kind])
