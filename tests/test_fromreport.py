@@ -133,7 +133,12 @@ def test_the_seed_gives_the_issues_example_command():
     text = (REPORTS / "fastapi-4649.md").read_text()
     d = draft.build(text, "fastapi-4649.md")
     assert d.command("DIR") == ("bisect-leak --scenario DIR --good 0.65.2 --bad 0.74.1 "
-                                "--python 3.10 --with uvicorn==0.17.6")
+                                "--python 3.7 --with uvicorn==0.17.6")
+    # the reporter ran 3.10.1; a later comment: "I can reproduce it on Python 3.7.13, but
+    # it's not reproducible from 3.8+"
+    assert "--python 3.7: the Python the thread reproduces the leak on" in d.suggestion.why
+    assert versions.python_version("We cannot reproduce it on Python 3.11. Python 3.8 here") \
+        == "3.8"
     assert "lost its indentation" in " ".join(d.app.notes)
     toml = writing.render_toml(d)
     assert "re-indented" in toml and "--bad 0.74.1: the fastapi version" in toml
