@@ -5,12 +5,18 @@ noise), runs through the real round-by-round trial loop, and its verdict is comp
 model's truth for the window observed when the verdict was given.
 
     python bench/calibrate.py [--series N] [--seed S] [--jobs J] [--show-wrong] [--reasons]
+                              [--follow-advice]
+
+``--follow-advice`` runs each decidable series left inconclusive again, as long as its reason
+said might decide it (``more_requests``, what ``load.extend_to`` allows), and tables what that
+decided, judged against the truth for the longer window.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import multiprocessing
 import statistics
 import sys
@@ -37,15 +43,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes (same figures)")
     parser.add_argument("--reasons", action="store_true",
                         help="per window, which guards left decidable series inconclusive")
+    parser.add_argument("--follow-advice", action="store_true",
+                        help="run each undecided decidable series as long as its reason asks")
     args = parser.parse_args()
     banner = Banner("bench/calibrate.py: the verdict rule over the generative model",
                     [f"{args.series:,} series from seed {args.seed}"])
     rows = collections.defaultdict(list)
     stopped: collections.Counter = collections.Counter()
+    followed: collections.Counter = collections.Counter()
     seeds = range(args.seed, args.seed + args.series)
+    judge = functools.partial(_judge, follow=args.follow_advice)
     with multiprocessing.Pool(max(args.jobs, 1)) as pool:
-        for seed, family, row, reason in pool.imap(_judge, seeds, chunksize=25):
+        for seed, family, row, reason, after in pool.imap(judge, seeds, chunksize=25):
             rows[family].append(row)
+            if after:
+                followed[(row[3],) + after] += 1
             verdict, truth, measured = row[0], row[1], row[2] - row[4].warmup
             if verdict == "inconclusive" and truth in DECIDABLE:
                 stopped[(row[3], truth.value, guards_of(reason))] += 1
@@ -68,6 +80,8 @@ def main() -> None:
               f"({undecided / max(len(decidable), 1):.1%})")
     if args.reasons:
         _print_reasons(stopped)
+    if args.follow_advice:
+        _print_followed(followed)
     hello = [r for r in every if r[3] == "hello"]
     for truth, verdict in ((memmodel.Truth.BOUNDED, "stable"),
                            (memmodel.Truth.LEAKING, "leaking")):
@@ -105,11 +119,28 @@ def _print_reasons(stopped: collections.Counter) -> None:
         print(f"  {window:<22} {truth:<8} {count:>5}  {guards}")
 
 
-def _judge(seed: int) -> tuple:
+def _print_followed(followed: collections.Counter) -> None:
+    total = sum(followed.values())
+    print(f"decidable series left inconclusive, run again as long as their reason asks "
+          f"({total}):")
+    for (window, verdict, wrong), count in sorted(followed.items()):
+        print(f"  {window:<22} {verdict:<12} {count:>5}" + ("  WRONG" if wrong else ""))
+    decided = sum(c for (_, v, _), c in followed.items() if v != "inconclusive")
+    wrong = sum(c for (_, _, w), c in followed.items() if w)
+    print(f"  decided {decided}/{total} ({decided / max(total, 1):.1%}), wrong {wrong}")
+
+
+def _judge(seed: int, follow: bool = False) -> tuple:
     model = memmodel.generate(seed)
     verdict, truth, measured, reason = memmodel.judged(model, seed)
+    after = None
+    if follow and verdict == "inconclusive" and truth in DECIDABLE:
+        more = memmodel.advice(model, seed) or 0
+        longer = memmodel.extended(model, more)
+        again, truth_then = memmodel.judged(longer, seed)[:2]
+        after = (again if more else "no advice", memmodel.wrong(again, truth_then))
     return seed, model.family, (verdict, truth, measured + model.window.warmup,
-                                model.window.name, model.window), reason
+                                model.window.name, model.window), reason, after
 
 
 def _row(family: str, rows: list) -> list[str]:

@@ -29,7 +29,7 @@ import enum
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 from bisect_leak.judge.verdict import Sample
@@ -570,6 +570,18 @@ def judged(model: Model, seed: int = 0) -> tuple[str, Truth, int, str]:
     measured = result.requests - model.window.warmup
     return (result.verdict.value, model.truth(measured / 1000, sampler.path), measured,
             result.reason)
+
+
+def advice(model: Model, seed: int = 0) -> int | None:
+    """The more requests an inconclusive trial of ``model`` says might decide it."""
+    result = trial_loop(model, seed)
+    return result.assessment.more_requests if result.assessment else None
+
+
+def extended(model: Model, more: int) -> Model:
+    """The same model observed ``more`` requests longer (``load.max_requests`` raised)."""
+    w = model.window
+    return replace(model, window=replace(w, max_requests=w.max_requests + more))
 
 
 def judged_seed(seed: int) -> tuple:
