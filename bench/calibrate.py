@@ -132,15 +132,15 @@ def _print_followed(followed: collections.Counter) -> None:
 
 def _judge(seed: int, follow: bool = False) -> tuple:
     model = memmodel.generate(seed)
-    verdict, truth, measured, reason = memmodel.judged(model, seed)
+    result, truth = memmodel.outcome(model, seed)
+    verdict = result.verdict.value
     after = None
     if follow and verdict == "inconclusive" and truth in DECIDABLE:
-        more = memmodel.advice(model, seed) or 0
-        longer = memmodel.extended(model, more)
-        again, truth_then = memmodel.judged(longer, seed)[:2]
+        more = (result.assessment.more_requests if result.assessment else None) or 0
+        again, truth_then = memmodel.judged(memmodel.extended(model, more), seed)[:2]
         after = (again if more else "no advice", memmodel.wrong(again, truth_then))
-    return seed, model.family, (verdict, truth, measured + model.window.warmup,
-                                model.window.name, model.window), reason, after
+    return seed, model.family, (verdict, truth, result.requests, model.window.name,
+                                model.window), result.reason, after
 
 
 def _row(family: str, rows: list) -> list[str]:

@@ -563,19 +563,17 @@ def trial_loop(model: Model, seed: int = 0, sampler: ModelSampler | None = None)
     return result
 
 
-def judged(model: Model, seed: int = 0) -> tuple[str, Truth, int, str]:
-    """(verdict, truth at the verdict's window, measured requests, reason)."""
+def outcome(model: Model, seed: int = 0):
+    """(the TrialResult, the truth at the verdict's window)."""
     sampler = ModelSampler(model, seed)
     result = trial_loop(model, seed, sampler)
-    measured = result.requests - model.window.warmup
-    return (result.verdict.value, model.truth(measured / 1000, sampler.path), measured,
-            result.reason)
+    return result, model.truth((result.requests - model.window.warmup) / 1000, sampler.path)
 
 
-def advice(model: Model, seed: int = 0) -> int | None:
-    """The more requests an inconclusive trial of ``model`` says might decide it."""
-    result = trial_loop(model, seed)
-    return result.assessment.more_requests if result.assessment else None
+def judged(model: Model, seed: int = 0) -> tuple[str, Truth, int, str]:
+    """(verdict, truth at the verdict's window, measured requests, reason)."""
+    result, truth = outcome(model, seed)
+    return result.verdict.value, truth, result.requests - model.window.warmup, result.reason
 
 
 def extended(model: Model, more: int) -> Model:

@@ -79,8 +79,7 @@ def literal_size(node: ast.AST) -> int | None:
         value = node.value
     elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "int" \
             and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) \
-            and type(node.args[0].value) is float and node.args[0].value.is_integer() \
-            and abs(node.args[0].value) <= _LARGEST:
+            and type(node.args[0].value) is float and node.args[0].value.is_integer():
         value = int(node.args[0].value)
     elif isinstance(node, ast.BinOp) and type(node.op) in _FOLD:
         left, right = literal_size(node.left), literal_size(node.right)
