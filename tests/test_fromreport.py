@@ -137,8 +137,10 @@ def test_the_seed_gives_the_issues_example_command():
     # the reporter ran 3.10.1; a later comment: "I can reproduce it on Python 3.7.13, but
     # it's not reproducible from 3.8+"
     assert "--python 3.7: the Python the thread reproduces the leak on" in d.suggestion.why
-    assert versions.python_version("We cannot reproduce it on Python 3.11. Python 3.8 here") \
-        == "3.8"
+    assert versions.python_named("We cannot reproduce it on Python 3.11. Python 3.8 here") \
+        == ("3.8", False)
+    assert versions.python_named("We cannot reproduce on Python 3.8. Python 3.8 here") \
+        == ("3.8", False)  # named, not said to reproduce
     assert "lost its indentation" in " ".join(d.app.notes)
     toml = writing.render_toml(d)
     assert "re-indented" in toml and "--bad 0.74.1: the fastapi version" in toml

@@ -73,20 +73,25 @@ _NEGATED = re.compile(r"\b(?:not|cannot|unable|never|no)\b|n't\b|n’t\b", re.I)
 
 
 def python_version(text: str) -> str:
-    """The Python the thread says the leak reproduces on ("I can reproduce it on Python
-    3.7.13, but it's not reproducible from 3.8+": 3.7), else the one it names first
-    (``Python 3.10.1``, ``python3.8``, ``py3.11``)."""
+    """The Python for ``--python`` (see ``python_named``)."""
+    return python_named(text)[0]
+
+
+def python_named(text: str) -> tuple[str, bool]:
+    """(the Python the thread says the leak reproduces on, True) ("I can reproduce it on
+    Python 3.7.13, but it's not reproducible from 3.8+": 3.7), else (the one it names first
+    outside a "cannot reproduce", False) (``Python 3.10.1``, ``python3.8``, ``py3.11``)."""
     not_there = []  # where the thread says it does not reproduce
     for m in _REPRODUCED.finditer(text):
         clause = re.split(r"[.;,!?\n]", text[:m.start()])[-1]
         if not _NEGATED.search(clause):
-            return m.group(1)
+            return m.group(1), True
         not_there.append(m.span())
     for m in re.finditer(r"\b(?:python|py)\s*(?:version)?\s*[:=]?\s*v?(3\.\d{1,2})(?:\.\d+)?",
                          text, re.I):
         if not any(a <= m.start() < b for a, b in not_there):
-            return m.group(1)
-    return ""
+            return m.group(1), False
+    return "", False
 
 
 def _sentence(text: str, at: int) -> str:
@@ -119,9 +124,8 @@ def suggest(text: str, package: str, requirements: list[str]) -> Suggestion:
             pins.append(f"{other}=={top}")
     if pins:
         why.append("--with " + " ".join(pins) + ": versions the report names")
-    python = python_version(text)
+    python, said = python_named(text)
     if python:
-        said = any(m.group(1) == python for m in _REPRODUCED.finditer(text))
         why.append(f"--python {python}: " + ("the Python the thread reproduces the leak on"
                                              if said else "the report's Python"))
     return Suggestion(package, bad, good, python, tuple(pins), tuple(why))
